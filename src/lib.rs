@@ -1,0 +1,14 @@
+//! stackscope: open image stacks (folders of images, videos, `.npy`, multi-page TIFF) as one
+//! `uint8` frame matrix, analyse them and export them.
+//!
+//! The core modules take plain data and a [`job::Job`] handle and return plain data or typed
+//! errors; none of them knows about a window or a terminal.
+
+pub mod job;
+pub mod load;
+pub mod sample;
+pub mod stack;
+
+pub use job::Job;
+pub use load::{LoadError, LoadOptions, LoadReport, Loaded, load};
+pub use stack::{FrameStack, StackMeta};

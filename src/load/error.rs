@@ -1,0 +1,88 @@
+//! Every way a load can fail, each naming the path involved and, where there is one, the fix.
+
+use std::path::PathBuf;
+
+use super::shape::GeometryError;
+use crate::job::Cancelled;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{}: no such file or folder", .path.display())]
+    NotFound { path: PathBuf },
+
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{}: the folder holds no images (looked for png, jpg, jpeg, tif, tiff, bmp, webp)",
+        .path.display()
+    )]
+    NoImages { path: PathBuf },
+
+    #[error("{}: none of the {tried} frames could be decoded; first failure: {first}", .path.display())]
+    NothingDecoded {
+        path: PathBuf,
+        tried: usize,
+        first: String,
+    },
+
+    #[error(
+        "{} is {found_width}×{found_height} but the first frame is {width}×{height}; \
+         pass --resize-to-first to resize every frame to the first one's size",
+        .path.display()
+    )]
+    MixedSizes {
+        path: PathBuf,
+        width: usize,
+        height: usize,
+        found_width: usize,
+        found_height: usize,
+    },
+
+    #[error("{}: {message}", .path.display())]
+    Video { path: PathBuf, message: String },
+
+    #[error("{}: {message}", .path.display())]
+    Npy { path: PathBuf, message: String },
+
+    #[error("{}: {message}", .path.display())]
+    Tiff { path: PathBuf, message: String },
+
+    #[error("{}: {source}", .path.display())]
+    Geometry {
+        path: PathBuf,
+        source: GeometryError,
+    },
+
+    #[error(
+        "{}: the range selects no frames (the source has {found})",
+        .path.display()
+    )]
+    EmptySelection { path: PathBuf, found: usize },
+
+    #[error(
+        "{}: a single frame takes {frame_bytes} bytes, more than the RAM limit of {limit_bytes} \
+         bytes; raise --max-ram or use --resize/--crop/--grayscale",
+        .path.display()
+    )]
+    FrameOverLimit {
+        path: PathBuf,
+        frame_bytes: u64,
+        limit_bytes: u64,
+    },
+
+    #[error("invalid load option: {0}")]
+    Options(String),
+
+    #[error("load cancelled")]
+    Cancelled,
+}
+
+impl From<Cancelled> for LoadError {
+    fn from(_: Cancelled) -> Self {
+        Self::Cancelled
+    }
+}

@@ -1,0 +1,97 @@
+//! The memory guard: estimate the matrix before decoding, and thin the selection if it would
+//! not fit in the RAM limit.
+
+use std::path::Path;
+
+use super::error::LoadError;
+use super::options::LoadOptions;
+use super::report::GuardDecision;
+
+/// Share of the memory available at load time that a load may take when no limit is given.
+const DEFAULT_SHARE: f64 = 0.6;
+
+/// The RAM limit for a load: the user's, or a share of what the system has available now.
+pub fn ram_limit(options: &LoadOptions) -> u64 {
+    options.max_ram_bytes.unwrap_or_else(|| {
+        let available = sysinfo::System::new()
+            .map(|mut sys| {
+                sys.refresh_memory();
+                sys.available_memory()
+            })
+            .unwrap_or(0);
+        // Containers sometimes report 0; do not let that refuse every load.
+        if available == 0 {
+            u64::MAX
+        } else {
+            (available as f64 * DEFAULT_SHARE) as u64
+        }
+    })
+}
+
+/// The smallest extra step that makes `frames` frames of `frame_bytes` fit in `limit_bytes`,
+/// with the decision to report when one was needed.
+pub fn plan(
+    path: &Path,
+    frame_bytes: u64,
+    frames: usize,
+    limit_bytes: u64,
+) -> Result<(usize, Option<GuardDecision>), LoadError> {
+    let wanted_bytes = frame_bytes.saturating_mul(frames as u64);
+    if wanted_bytes <= limit_bytes || frames == 0 {
+        return Ok((1, None));
+    }
+    if frame_bytes > limit_bytes {
+        return Err(LoadError::FrameOverLimit {
+            path: path.to_path_buf(),
+            frame_bytes,
+            limit_bytes,
+        });
+    }
+    let fits = (limit_bytes / frame_bytes).max(1) as usize;
+    let mut step = frames.div_ceil(fits);
+    while frames.div_ceil(step) > fits {
+        step += 1;
+    }
+    Ok((
+        step,
+        Some(GuardDecision {
+            limit_bytes,
+            wanted_bytes,
+            extra_step: step,
+        }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_without_a_step() {
+        assert_eq!(plan(Path::new("x"), 100, 10, 1000).unwrap(), (1, None));
+    }
+
+    #[test]
+    fn picks_the_smallest_step_that_fits() {
+        // 10 frames of 100 bytes, 350 allowed: 3 frames fit, step 4 keeps frames 0,4,8.
+        let (step, decision) = plan(Path::new("x"), 100, 10, 350).unwrap();
+        assert_eq!(step, 4);
+        assert_eq!(10usize.div_ceil(step), 3);
+        assert_eq!(decision.map(|d| d.wanted_bytes), Some(1000));
+        // Step 3 would keep 4 frames (0,3,6,9) = 400 bytes: too many.
+        assert!(10usize.div_ceil(3) * 100 > 350);
+    }
+
+    #[test]
+    fn one_frame_over_the_limit_is_an_error() {
+        assert!(matches!(
+            plan(Path::new("x"), 500, 2, 100),
+            Err(LoadError::FrameOverLimit { .. })
+        ));
+    }
+
+    #[test]
+    fn default_limit_is_positive() {
+        assert!(ram_limit(&LoadOptions::default()) > 0);
+    }
+}

@@ -1,0 +1,299 @@
+//! What the user asks of a load: which frames, what geometry, how much RAM.
+
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// A half-open range of source frame indices; `end: None` means "to the last frame".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct FrameRange {
+    pub start: usize,
+    pub end: Option<usize>,
+}
+
+impl FromStr for FrameRange {
+    type Err = String;
+
+    /// `A:B`, `A:`, `:B` (B exclusive, as in Python slices).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (a, b) = s
+            .split_once(':')
+            .ok_or_else(|| format!("range '{s}' must look like START:END, START: or :END"))?;
+        let parse = |t: &str| -> Result<Option<usize>, String> {
+            let t = t.trim();
+            if t.is_empty() {
+                Ok(None)
+            } else {
+                t.parse()
+                    .map(Some)
+                    .map_err(|_| format!("'{t}' in range '{s}' is not a frame number"))
+            }
+        };
+        let start = parse(a)?.unwrap_or(0);
+        let end = parse(b)?;
+        if end.is_some_and(|e| e <= start) {
+            return Err(format!(
+                "range '{s}' is empty: END must be greater than START"
+            ));
+        }
+        Ok(Self { start, end })
+    }
+}
+
+/// A rectangle in source pixel coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rect {
+    pub x: usize,
+    pub y: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl FromStr for Rect {
+    type Err = String;
+
+    /// `X,Y,W,H`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<usize> = s
+            .split(',')
+            .map(|t| t.trim().parse::<usize>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("crop '{s}' must be four whole numbers X,Y,W,H"))?;
+        match parts[..] {
+            [x, y, width, height] if width > 0 && height > 0 => Ok(Self {
+                x,
+                y,
+                width,
+                height,
+            }),
+            [_, _, _, _] => Err(format!("crop '{s}' has a zero width or height")),
+            _ => Err(format!("crop '{s}' must be four whole numbers X,Y,W,H")),
+        }
+    }
+}
+
+/// How to resize frames (after cropping).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resize {
+    /// Multiply both sides by this factor (> 0).
+    Factor(f64),
+    /// Exact output size in pixels.
+    Size { width: usize, height: usize },
+}
+
+impl FromStr for Resize {
+    type Err = String;
+
+    /// `0.5` (factor) or `640x480` (size).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some((w, h)) = s.split_once(['x', 'X']) {
+            let (width, height) = (w.trim().parse::<usize>(), h.trim().parse::<usize>());
+            match (width, height) {
+                (Ok(width), Ok(height)) if width > 0 && height > 0 => {
+                    Ok(Self::Size { width, height })
+                }
+                _ => Err(format!("size '{s}' must be WIDTHxHEIGHT with both above 0")),
+            }
+        } else {
+            match s.trim().parse::<f64>() {
+                Ok(f) if f > 0.0 && f.is_finite() => Ok(Self::Factor(f)),
+                _ => Err(format!(
+                    "resize '{s}' must be a factor above 0 or WIDTHxHEIGHT"
+                )),
+            }
+        }
+    }
+}
+
+/// How values of a wider type (u16, f32, …) become bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Scaling {
+    /// The stack's global minimum becomes 0 and its maximum 255 (Fiji's default for 16-bit).
+    #[default]
+    MinMax,
+    /// The type's full range maps onto 0..=255 (u16: x/257; i16: shifted; floats: 0..1).
+    FullRange,
+}
+
+/// Everything a loader is told. `Default` loads every frame as it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadOptions {
+    pub range: FrameRange,
+    /// Keep every `step`-th frame of the range (≥ 1).
+    pub step: usize,
+    /// Fraction of frames to keep (0 < ratio ≤ 1), taken as an extra step of round(1/ratio).
+    pub subset: f64,
+    pub crop: Option<Rect>,
+    pub resize: Option<Resize>,
+    pub grayscale: bool,
+    /// Resize frames whose size differs from the first frame's instead of failing.
+    pub resize_to_first: bool,
+    /// RAM the loaded matrix may take; `None`: 60 % of the memory available at load time.
+    pub max_ram_bytes: Option<u64>,
+    pub scaling: Scaling,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            range: FrameRange::default(),
+            step: 1,
+            subset: 1.0,
+            crop: None,
+            resize: None,
+            grayscale: false,
+            resize_to_first: false,
+            max_ram_bytes: None,
+            scaling: Scaling::default(),
+        }
+    }
+}
+
+impl LoadOptions {
+    /// The step the user asked for: `step × round(1/subset)`.
+    pub fn requested_step(&self) -> usize {
+        let subset = if self.subset > 0.0 && self.subset <= 1.0 {
+            (1.0 / self.subset).round() as usize
+        } else {
+            1
+        };
+        self.step.max(1) * subset.max(1)
+    }
+
+    /// True when frames need more than a copy (crop, resize or a channel change) on the way in.
+    pub fn reshapes(&self) -> bool {
+        self.crop.is_some() || self.resize.is_some() || self.grayscale
+    }
+
+    /// Source indices to load out of `found` frames, with an extra step (from the memory guard).
+    pub fn select(&self, found: usize, extra_step: usize) -> Vec<usize> {
+        let end = self.range.end.map_or(found, |e| e.min(found));
+        let step = self.requested_step() * extra_step.max(1);
+        (self.range.start..end).step_by(step).collect()
+    }
+
+    /// Whether source frame `index` is kept when the frame count is not known in advance.
+    pub fn keeps(&self, index: usize, extra_step: usize) -> bool {
+        let step = self.requested_step() * extra_step.max(1);
+        index >= self.range.start
+            && self.range.end.is_none_or(|e| index < e)
+            && (index - self.range.start).is_multiple_of(step)
+    }
+
+    /// Checks values a caller could have set out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.step == 0 {
+            return Err("step must be at least 1".into());
+        }
+        if !(self.subset > 0.0 && self.subset <= 1.0) {
+            return Err(format!("subset ratio {} must be in (0, 1]", self.subset));
+        }
+        if self.max_ram_bytes == Some(0) {
+            return Err("the RAM limit must be above 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// Parses `512M`, `2G`, `1.5GiB`, `100000` (bytes) into bytes.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size like 512M or 2G"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024.0_f64.powi(4),
+        _ => return Err(format!("'{s}' has an unknown unit (use K, M, G or T)")),
+    };
+    let bytes = value * mult;
+    if bytes < 1.0 {
+        return Err(format!("size '{s}' must be at least 1 byte"));
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_parsing() {
+        assert_eq!(
+            "3:10".parse::<FrameRange>(),
+            Ok(FrameRange {
+                start: 3,
+                end: Some(10)
+            })
+        );
+        assert_eq!("5:".parse::<FrameRange>().map(|r| r.end), Ok(None));
+        assert_eq!(":4".parse::<FrameRange>().map(|r| r.start), Ok(0));
+        assert!("4:4".parse::<FrameRange>().is_err());
+        assert!("a:4".parse::<FrameRange>().is_err());
+        assert!("7".parse::<FrameRange>().is_err());
+    }
+
+    #[test]
+    fn crop_and_resize_parsing() {
+        assert_eq!(
+            "1,2,30,40".parse::<Rect>(),
+            Ok(Rect {
+                x: 1,
+                y: 2,
+                width: 30,
+                height: 40
+            })
+        );
+        assert!("1,2,0,4".parse::<Rect>().is_err());
+        assert!("1,2,3".parse::<Rect>().is_err());
+        assert_eq!("0.5".parse::<Resize>(), Ok(Resize::Factor(0.5)));
+        assert_eq!(
+            "64x48".parse::<Resize>(),
+            Ok(Resize::Size {
+                width: 64,
+                height: 48
+            })
+        );
+        assert!("0".parse::<Resize>().is_err());
+        assert!("64x0".parse::<Resize>().is_err());
+    }
+
+    #[test]
+    fn selection_combines_range_step_subset_and_guard() {
+        let o = LoadOptions {
+            range: FrameRange {
+                start: 2,
+                end: Some(20),
+            },
+            step: 2,
+            subset: 0.5,
+            ..Default::default()
+        };
+        assert_eq!(o.requested_step(), 4);
+        assert_eq!(o.select(100, 1), vec![2, 6, 10, 14, 18]);
+        assert_eq!(o.select(100, 2), vec![2, 10, 18]);
+        assert_eq!(o.select(7, 1), vec![2, 6]);
+        assert!(o.keeps(6, 1) && !o.keeps(4, 1) && !o.keeps(22, 1) && !o.keeps(0, 1));
+        let all = LoadOptions::default();
+        assert_eq!(all.select(3, 1), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_bytes("512M"), Ok(512 << 20));
+        assert_eq!(parse_bytes("2G"), Ok(2 << 30));
+        assert_eq!(parse_bytes("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_bytes("1000"), Ok(1000));
+        assert!(parse_bytes("12Q").is_err());
+        assert!(parse_bytes("M").is_err());
+    }
+}

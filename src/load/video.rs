@@ -1,0 +1,411 @@
+//! Videos through FFmpeg (ffmpeg-next): one sequential decode with FFmpeg's frame threads on.
+//! Frames the selection skips are decoded (the codec needs them) but never converted.
+
+use std::path::Path;
+
+use ffmpeg::codec::threading;
+use ffmpeg::format::Pixel;
+use ffmpeg::software::scaling::{self, flag::Flags};
+use ffmpeg::util::frame::video::Video as VideoFrame;
+use ffmpeg_next as ffmpeg;
+use ndarray::{Array4, ArrayView3, ArrayViewMut3, ShapeBuilder};
+
+use super::Loaded;
+use super::error::LoadError;
+use super::guard;
+use super::options::LoadOptions;
+use super::report::LoadReport;
+use super::shape::{FrameGeometry, Shaper};
+use crate::job::Job;
+use crate::stack::{FrameStack, SourceKind, StackMeta};
+
+/// Initializes FFmpeg once and keeps its own logging to errors that matter: decode problems
+/// are collected into the load report instead of being printed.
+pub fn init_ffmpeg() -> Result<(), ffmpeg::Error> {
+    static INIT: std::sync::OnceLock<Result<(), ffmpeg::Error>> = std::sync::OnceLock::new();
+    *INIT.get_or_init(|| {
+        ffmpeg::init()?;
+        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
+        Ok(())
+    })
+}
+
+fn rational(r: ffmpeg::Rational) -> Option<f64> {
+    (r.numerator() > 0 && r.denominator() > 0)
+        .then(|| f64::from(r.numerator()) / f64::from(r.denominator()))
+}
+
+/// Header facts about a video stream, read without decoding.
+#[derive(Debug, Clone, Copy)]
+pub struct VideoProbe {
+    pub width: usize,
+    pub height: usize,
+    pub fps: Option<f64>,
+    pub duration_secs: Option<f64>,
+    /// From the container's frame count, or duration × fps; 0 when neither is known.
+    pub estimated_frames: usize,
+}
+
+struct Decoding {
+    probe: VideoProbe,
+    input: ffmpeg::format::context::Input,
+    decoder: ffmpeg::decoder::Video,
+    stream_index: usize,
+}
+
+fn open(path: &Path) -> Result<Decoding, LoadError> {
+    let err = |message: String| LoadError::Video {
+        path: path.to_path_buf(),
+        message,
+    };
+    init_ffmpeg().map_err(|e| err(format!("FFmpeg failed to initialize: {e}")))?;
+    let input = ffmpeg::format::input(path)
+        .map_err(|e| err(format!("not a video FFmpeg can read ({e})")))?;
+    let stream = input
+        .streams()
+        .best(ffmpeg::media::Type::Video)
+        .ok_or_else(|| err("the file has no video stream".into()))?;
+    let stream_index = stream.index();
+    let time_base = stream.time_base();
+    let fps = rational(stream.avg_frame_rate()).or_else(|| rational(stream.rate()));
+    let duration_secs = if stream.duration() > 0 {
+        rational(time_base).map(|tb| stream.duration() as f64 * tb)
+    } else if input.duration() > 0 {
+        Some(input.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE))
+    } else {
+        None
+    };
+    let estimated_frames = if stream.frames() > 0 {
+        stream.frames() as usize
+    } else {
+        match (duration_secs, fps) {
+            (Some(d), Some(f)) => (d * f).round() as usize,
+            _ => 0,
+        }
+    };
+    let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(|e| err(format!("unsupported video stream ({e})")))?;
+    context.set_threading(threading::Config {
+        kind: threading::Type::Frame,
+        count: 0,
+        ..Default::default()
+    });
+    let mut decoder = context.decoder();
+    decoder.set_packet_time_base(time_base);
+    let decoder = decoder
+        .video()
+        .map_err(|e| err(format!("no decoder for this video codec ({e})")))?;
+    let probe = VideoProbe {
+        width: decoder.width() as usize,
+        height: decoder.height() as usize,
+        fps,
+        duration_secs,
+        estimated_frames,
+    };
+    if probe.width == 0 || probe.height == 0 {
+        return Err(err("the video stream has no frame size".into()));
+    }
+    Ok(Decoding {
+        probe,
+        input,
+        decoder,
+        stream_index,
+    })
+}
+
+/// Reads a video's header facts.
+pub fn probe_video(path: &Path) -> Result<VideoProbe, LoadError> {
+    open(path).map(|d| d.probe)
+}
+
+/// Converts decoded frames into matrix slots: swscale to gray or RGB (and to the output size
+/// when there is no crop), then the shaper for crop and resize.
+struct Converter {
+    scaler: Option<scaling::Context>,
+    scaled: VideoFrame,
+    shaper: Shaper,
+    format: Pixel,
+    size: (u32, u32),
+    source: (Pixel, u32, u32),
+}
+
+impl Converter {
+    fn new(probe: &VideoProbe, options: &LoadOptions) -> Result<Self, super::shape::GeometryError> {
+        let src = FrameGeometry {
+            width: probe.width,
+            height: probe.height,
+            channels: 3,
+        };
+        let planned = Shaper::new(src, options)?;
+        let out = planned.output();
+        let format = if out.channels == 1 {
+            Pixel::GRAY8
+        } else {
+            Pixel::RGB24
+        };
+        // Without a crop swscale resizes too, which is far cheaper than resizing afterwards.
+        let (size, shaper) = if options.crop.is_none() {
+            let scaled = FrameGeometry {
+                channels: out.channels,
+                ..out
+            };
+            (
+                (out.width as u32, out.height as u32),
+                Shaper::new(scaled, &LoadOptions::default())?,
+            )
+        } else {
+            let scaled = FrameGeometry {
+                channels: out.channels,
+                ..src
+            };
+            (
+                (src.width as u32, src.height as u32),
+                Shaper::with_channels(scaled, options, out.channels)?,
+            )
+        };
+        Ok(Self {
+            scaler: None,
+            scaled: VideoFrame::empty(),
+            shaper,
+            format,
+            size,
+            source: (Pixel::None, 0, 0),
+        })
+    }
+
+    fn output(&self) -> FrameGeometry {
+        self.shaper.output()
+    }
+
+    fn convert(&mut self, frame: &VideoFrame, slot: ArrayViewMut3<u8>) -> Result<(), String> {
+        let source = (frame.format(), frame.width(), frame.height());
+        // Streams may change size or format mid-way; rebuild the scaler when they do.
+        if self.scaler.is_none() || self.source != source {
+            let scaler = scaling::Context::get(
+                source.0,
+                source.1,
+                source.2,
+                self.format,
+                self.size.0,
+                self.size.1,
+                Flags::AREA,
+            )
+            .map_err(|e| format!("cannot convert {:?} frames: {e}", source.0))?;
+            self.scaler = Some(scaler);
+            self.source = source;
+        }
+        let scaler = self.scaler.as_mut().ok_or("no scaler")?;
+        scaler
+            .run(frame, &mut self.scaled)
+            .map_err(|e| format!("conversion failed: {e}"))?;
+        let c = self.shaper.source().channels;
+        let (w, h) = (self.size.0 as usize, self.size.1 as usize);
+        let stride = self.scaled.stride(0);
+        let data = self.scaled.data(0);
+        let view = ArrayView3::from_shape((h, w, c).strides((stride, c, 1)), data)
+            .map_err(|e| format!("unexpected frame layout: {e}"))?;
+        self.shaper.apply(view, slot);
+        Ok(())
+    }
+}
+
+/// Loads the frames of a video.
+pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded, LoadError> {
+    let err = |message: String| LoadError::Video {
+        path: path.to_path_buf(),
+        message,
+    };
+    let Decoding {
+        probe,
+        mut input,
+        mut decoder,
+        stream_index,
+    } = open(path)?;
+    let mut report = LoadReport::new(path.to_path_buf(), SourceKind::Video);
+    let converter = Converter::new(&probe, options).map_err(|source| LoadError::Geometry {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let out = converter.output();
+    let frame_bytes = out.bytes();
+
+    let limit = guard::ram_limit(options);
+    let estimated_selection = options.select(probe.estimated_frames, 1).len();
+    let (extra_step, decision) = guard::plan(path, frame_bytes as u64, estimated_selection, limit)?;
+    report.guard = decision;
+    report.frame_step = options.requested_step() * extra_step;
+    let capacity = options.select(probe.estimated_frames, extra_step).len();
+
+    let total = options
+        .range
+        .end
+        .map_or(probe.estimated_frames, |e| e.min(probe.estimated_frames));
+    job.set_total(total as u64);
+    job.set_message("decoding video");
+    let mut collector = Collector {
+        converter,
+        decoded: VideoFrame::empty(),
+        options,
+        extra_step,
+        limit_bytes: limit,
+        data: Vec::with_capacity(capacity.saturating_mul(frame_bytes)),
+        source_frames: Vec::with_capacity(capacity),
+        index: 0,
+        convert_failures: 0,
+        first_convert_failure: None,
+        stopped_at_limit: false,
+    };
+    let mut decode_errors = 0usize;
+    let mut first_error: Option<String> = None;
+    let mut read_error: Option<String> = None;
+    let mut packet = ffmpeg::Packet::empty();
+    let mut wants_more = true;
+    while wants_more {
+        job.check()?;
+        match packet.read(&mut input) {
+            Ok(()) => {}
+            Err(ffmpeg::Error::Eof) => break,
+            Err(ffmpeg::Error::InvalidData) => {
+                decode_errors += 1;
+                first_error.get_or_insert_with(|| "corrupt packet skipped".into());
+                continue;
+            }
+            Err(e) => {
+                read_error = Some(e.to_string());
+                break;
+            }
+        }
+        if packet.stream() != stream_index {
+            continue;
+        }
+        if let Err(e) = decoder.send_packet(&packet) {
+            decode_errors += 1;
+            first_error.get_or_insert_with(|| e.to_string());
+        }
+        wants_more = collector.drain(&mut decoder, job);
+    }
+    if wants_more && decoder.send_eof().is_ok() {
+        wants_more = collector.drain(&mut decoder, job);
+    }
+    job.check()?;
+
+    let Collector {
+        data,
+        source_frames,
+        index,
+        convert_failures,
+        first_convert_failure,
+        stopped_at_limit,
+        ..
+    } = collector;
+    let n = source_frames.len();
+    if n == 0 {
+        let cause = read_error
+            .or(first_error)
+            .or(first_convert_failure)
+            .unwrap_or_else(|| "the stream holds no frames in the selected range".into());
+        return Err(err(format!(
+            "no frame could be decoded ({index} decoded in all): {cause}"
+        )));
+    }
+    let decoded_all = wants_more && !stopped_at_limit;
+    report.frames_found = if decoded_all {
+        index
+    } else {
+        probe.estimated_frames.max(index)
+    };
+    if decode_errors > 0 {
+        report.notes.push(format!(
+            "{decode_errors} packets failed to decode (first: {}); the frames that decoded were kept",
+            first_error.unwrap_or_default()
+        ));
+    }
+    if let Some(e) = read_error {
+        report.notes.push(format!(
+            "reading stopped after {index} frames: {e}; the file may be truncated"
+        ));
+    } else if decoded_all && probe.estimated_frames > index + 1 && options.range.end.is_none() {
+        report.notes.push(format!(
+            "the header announced about {} frames but {index} decoded: the file may be truncated",
+            probe.estimated_frames
+        ));
+    }
+    if convert_failures > 0 {
+        report.notes.push(format!(
+            "{convert_failures} frames could not be converted: {}",
+            first_convert_failure.unwrap_or_default()
+        ));
+    }
+    if stopped_at_limit {
+        report.notes.push(format!(
+            "stopped at the RAM limit after {n} frames; raise --max-ram or add --step"
+        ));
+    }
+    let pixels = Array4::from_shape_vec((n, out.height, out.width, out.channels), data)
+        .map_err(|e| err(format!("internal shape error: {e}")))?;
+    report.frames_loaded = n;
+    let mut meta = StackMeta::new(path, SourceKind::Video, crate::stack::ChannelOrder::Rgb);
+    meta.fps = probe.fps;
+    meta.duration_secs = probe.duration_secs;
+    meta.frame_step = report.frame_step;
+    meta.source_frames = source_frames;
+    Ok(Loaded {
+        stack: FrameStack::from_array(pixels, meta),
+        report,
+    })
+}
+
+/// Receives decoded frames and appends the selected ones to the growing matrix.
+struct Collector<'a> {
+    converter: Converter,
+    decoded: VideoFrame,
+    options: &'a LoadOptions,
+    extra_step: usize,
+    limit_bytes: u64,
+    data: Vec<u8>,
+    source_frames: Vec<usize>,
+    /// Index of the next decoded frame in the source.
+    index: usize,
+    convert_failures: usize,
+    first_convert_failure: Option<String>,
+    stopped_at_limit: bool,
+}
+
+impl Collector<'_> {
+    /// Takes every frame the decoder has ready; false once nothing more is wanted.
+    fn drain(&mut self, decoder: &mut ffmpeg::decoder::Video, job: &Job) -> bool {
+        let out = self.converter.output();
+        let frame_bytes = out.bytes();
+        while decoder.receive_frame(&mut self.decoded).is_ok() {
+            if self.options.range.end.is_some_and(|end| self.index >= end) {
+                return false;
+            }
+            if self.options.keeps(self.index, self.extra_step) {
+                // The header's frame count can be wrong; the limit holds regardless.
+                if (self.data.len() + frame_bytes) as u64 > self.limit_bytes {
+                    self.stopped_at_limit = true;
+                    return false;
+                }
+                let start = self.data.len();
+                self.data.resize(start + frame_bytes, 0);
+                let result = ArrayViewMut3::from_shape(
+                    (out.height, out.width, out.channels),
+                    &mut self.data[start..],
+                )
+                .map_err(|e| e.to_string())
+                .and_then(|slot| self.converter.convert(&self.decoded, slot));
+                match result {
+                    Ok(()) => self.source_frames.push(self.index),
+                    Err(e) => {
+                        self.data.truncate(start);
+                        self.convert_failures += 1;
+                        self.first_convert_failure.get_or_insert(e);
+                    }
+                }
+            }
+            self.index += 1;
+            job.advance(1);
+        }
+        true
+    }
+}

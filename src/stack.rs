@@ -1,0 +1,307 @@
+//! The frame matrix at the centre of stackscope: `n × h × w × c` bytes, `c` ∈ {1, 3}.
+//!
+//! A [`FrameStack`] owns its pixels ([`Array4<u8>`]) or borrows them from a memory-mapped
+//! `.npy` file; either way everyone else sees one [`ArrayView4<u8>`]. A mapped stack may be a
+//! strided window into the file (frame range, step, crop) without copying a byte.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+use ndarray::{Array4, ArrayView3, ArrayView4, Axis, ShapeBuilder};
+use serde::Serialize;
+
+/// Where a stack came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    Folder,
+    Image,
+    Video,
+    Npy,
+    Tiff,
+    Generated,
+}
+
+/// How the last axis is to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelOrder {
+    Gray,
+    Rgb,
+}
+
+impl ChannelOrder {
+    pub fn from_channels(c: usize) -> Self {
+        if c == 3 { Self::Rgb } else { Self::Gray }
+    }
+
+    pub fn channels(self) -> usize {
+        match self {
+            Self::Gray => 1,
+            Self::Rgb => 3,
+        }
+    }
+}
+
+/// The range of the original values that was mapped onto 0..=255 when the source was not `u8`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ValueRange {
+    pub min: f64,
+    pub max: f64,
+}
+
+impl ValueRange {
+    /// The original value that a stored byte stands for.
+    pub fn original_value(&self, stored: u8) -> f64 {
+        self.min + (self.max - self.min) * f64::from(stored) / 255.0
+    }
+}
+
+/// Everything known about a stack besides its pixels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StackMeta {
+    pub source: PathBuf,
+    pub kind: SourceKind,
+    pub channels: ChannelOrder,
+    /// Frames per second of the source video; `None` for image sources.
+    pub fps: Option<f64>,
+    pub duration_secs: Option<f64>,
+    /// Element type of the source when it was not `u8` (numpy spelling: `uint16`, `float32`, …).
+    pub original_dtype: Option<String>,
+    /// Original values mapped onto 0..=255 (present when `original_dtype` is).
+    pub value_range: Option<ValueRange>,
+    /// Step between loaded source frames, including any step the memory guard added.
+    pub frame_step: usize,
+    /// Index in the source of every loaded frame (skipped files leave gaps).
+    pub source_frames: Vec<usize>,
+}
+
+impl StackMeta {
+    pub fn new(source: impl Into<PathBuf>, kind: SourceKind, channels: ChannelOrder) -> Self {
+        Self {
+            source: source.into(),
+            kind,
+            channels,
+            fps: None,
+            duration_secs: None,
+            original_dtype: None,
+            value_range: None,
+            frame_step: 1,
+            source_frames: Vec::new(),
+        }
+    }
+
+    /// Time of loaded frame `index` in seconds, when the source has a frame rate.
+    pub fn frame_time_secs(&self, index: usize) -> Option<f64> {
+        let fps = self.fps.filter(|f| *f > 0.0)?;
+        let source_index = self.source_frames.get(index).copied().unwrap_or(index);
+        Some(source_index as f64 / fps)
+    }
+}
+
+/// Pixels of a stack: in memory, or a (possibly strided) window into a mapped file.
+#[derive(Debug)]
+enum Storage {
+    Owned(Array4<u8>),
+    Mapped(MappedFrames),
+}
+
+#[derive(Debug, Clone)]
+struct MappedFrames {
+    map: Arc<Mmap>,
+    offset: usize,
+    shape: [usize; 4],
+    strides: [usize; 4],
+}
+
+impl MappedFrames {
+    fn view(&self) -> ArrayView4<'_, u8> {
+        let data = self.map.get(self.offset..).unwrap_or(&[]);
+        #[allow(clippy::expect_used)] // shape and strides were checked against the map in new().
+        ArrayView4::from_shape(self.shape.strides(self.strides), data)
+            .expect("mapped window validated at construction")
+    }
+}
+
+/// The frame matrix: `n × h × w × c` bytes and what is known about them.
+#[derive(Debug)]
+pub struct FrameStack {
+    storage: Storage,
+    meta: StackMeta,
+}
+
+/// A mapped window does not fit inside its file.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("a {shape:?} window at byte {offset} does not fit in a mapped file of {len} bytes")]
+pub struct WindowOutOfBounds {
+    shape: [usize; 4],
+    offset: usize,
+    len: usize,
+}
+
+impl FrameStack {
+    /// Wraps an owned matrix. Its channel axis must have length 1 or 3.
+    pub fn from_array(pixels: Array4<u8>, mut meta: StackMeta) -> Self {
+        meta.channels = ChannelOrder::from_channels(pixels.len_of(Axis(3)));
+        if meta.source_frames.len() != pixels.len_of(Axis(0)) {
+            meta.source_frames = (0..pixels.len_of(Axis(0)))
+                .map(|i| i * meta.frame_step.max(1))
+                .collect();
+        }
+        Self {
+            storage: Storage::Owned(pixels),
+            meta,
+        }
+    }
+
+    /// Wraps a window of a memory-mapped file: element `[i, y, x, c]` lives at byte
+    /// `offset + i*strides[0] + y*strides[1] + x*strides[2] + c*strides[3]`.
+    pub fn from_mapped(
+        map: Arc<Mmap>,
+        offset: usize,
+        shape: [usize; 4],
+        strides: [usize; 4],
+        meta: StackMeta,
+    ) -> Result<Self, WindowOutOfBounds> {
+        let out_of_bounds = WindowOutOfBounds {
+            shape,
+            offset,
+            len: map.len(),
+        };
+        let data = map.get(offset..).ok_or_else(|| out_of_bounds.clone())?;
+        ArrayView4::from_shape(shape.strides(strides), data).map_err(|_| out_of_bounds)?;
+        let mut meta = meta;
+        meta.channels = ChannelOrder::from_channels(shape[3]);
+        Ok(Self {
+            storage: Storage::Mapped(MappedFrames {
+                map,
+                offset,
+                shape,
+                strides,
+            }),
+            meta,
+        })
+    }
+
+    /// All frames as one view, whatever the storage.
+    pub fn view(&self) -> ArrayView4<'_, u8> {
+        match &self.storage {
+            Storage::Owned(a) => a.view(),
+            Storage::Mapped(m) => m.view(),
+        }
+    }
+
+    /// Frame `index` as `h × w × c`, or `None` past the end.
+    pub fn frame(&self, index: usize) -> Option<ArrayView3<'_, u8>> {
+        (index < self.len()).then(|| self.view().index_axis_move(Axis(0), index))
+    }
+
+    pub fn len(&self) -> usize {
+        self.shape()[0]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `[n, h, w, c]`.
+    pub fn shape(&self) -> [usize; 4] {
+        match &self.storage {
+            Storage::Owned(a) => {
+                let s = a.shape();
+                [s[0], s[1], s[2], s[3]]
+            }
+            Storage::Mapped(m) => m.shape,
+        }
+    }
+
+    pub fn width(&self) -> usize {
+        self.shape()[2]
+    }
+
+    pub fn height(&self) -> usize {
+        self.shape()[1]
+    }
+
+    pub fn channels(&self) -> usize {
+        self.shape()[3]
+    }
+
+    /// Bytes of pixel data the stack exposes (for a mapped stack: bytes of the file it covers).
+    pub fn nbytes(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    /// True when the pixels live in a memory-mapped file rather than in RAM.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.storage, Storage::Mapped(_))
+    }
+
+    pub fn meta(&self) -> &StackMeta {
+        &self.meta
+    }
+
+    pub fn meta_mut(&mut self) -> &mut StackMeta {
+        &mut self.meta
+    }
+
+    pub fn source(&self) -> &Path {
+        &self.meta.source
+    }
+
+    /// Takes the owned matrix out, copying a mapped window into memory.
+    pub fn into_array(self) -> Array4<u8> {
+        match self.storage {
+            Storage::Owned(a) => a,
+            Storage::Mapped(m) => m.view().to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn meta() -> StackMeta {
+        StackMeta::new("test", SourceKind::Generated, ChannelOrder::Gray)
+    }
+
+    #[test]
+    fn owned_stack_reports_shape_and_frames() {
+        let a = Array4::from_shape_fn((3, 2, 4, 1), |(i, y, x, _)| (i * 100 + y * 10 + x) as u8);
+        let s = FrameStack::from_array(a, meta());
+        assert_eq!(s.shape(), [3, 2, 4, 1]);
+        assert_eq!(s.frame(2).map(|f| f[[1, 3, 0]]), Some(213));
+        assert!(s.frame(3).is_none());
+        assert!(!s.is_mapped());
+        assert_eq!(s.meta().source_frames, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn mapped_window_is_strided_and_bounds_checked() {
+        let mut file = tempfile::tempfile().unwrap();
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        file.write_all(&bytes).unwrap();
+        let map = Arc::new(unsafe { Mmap::map(&file).unwrap() });
+        // The file read as 4 frames of 4×4: take frames 0 and 1 from byte 16, 2×2 crop.
+        let s =
+            FrameStack::from_mapped(map.clone(), 16, [2, 2, 2, 1], [64, 4, 1, 1], meta()).unwrap();
+        assert!(s.is_mapped());
+        assert_eq!(s.frame(1).map(|f| f[[1, 1, 0]]), Some(16 + 64 + 4 + 1));
+        assert_eq!(s.meta().channels, ChannelOrder::Gray);
+        let too_big = FrameStack::from_mapped(map, 200, [2, 4, 4, 1], [64, 4, 1, 1], meta());
+        assert!(too_big.is_err());
+    }
+
+    #[test]
+    fn value_range_maps_bytes_back() {
+        let r = ValueRange {
+            min: -1.0,
+            max: 1.0,
+        };
+        assert_eq!(r.original_value(0), -1.0);
+        assert_eq!(r.original_value(255), 1.0);
+    }
+}
