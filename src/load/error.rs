@@ -10,10 +10,11 @@ pub enum LoadError {
     #[error("{}: no such file or folder", .path.display())]
     NotFound { path: PathBuf },
 
-    #[error("{}: {source}", .path.display())]
+    // The cause is shown in the message rather than chained, so it is printed once.
+    #[error("{}: {cause}", .path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     #[error(
@@ -51,10 +52,10 @@ pub enum LoadError {
     #[error("{}: {message}", .path.display())]
     Tiff { path: PathBuf, message: String },
 
-    #[error("{}: {source}", .path.display())]
+    #[error("{}: {cause}", .path.display())]
     Geometry {
         path: PathBuf,
-        source: GeometryError,
+        cause: GeometryError,
     },
 
     #[error(

@@ -40,9 +40,9 @@ pub fn is_image_file(path: &Path) -> bool {
 /// The image files of `dir`: the most common type only, in natural order (`img2` < `img10`).
 /// Returns the files and a note about files of other types that were ignored.
 pub fn list_images(dir: &Path) -> Result<(Vec<PathBuf>, Option<String>), LoadError> {
-    let io_err = |source| LoadError::Io {
+    let io_err = |cause| LoadError::Io {
         path: dir.to_path_buf(),
-        source,
+        cause,
     };
     let mut by_group: BTreeMap<&'static str, Vec<PathBuf>> = BTreeMap::new();
     for entry in std::fs::read_dir(dir).map_err(io_err)? {
@@ -147,9 +147,9 @@ fn load_files(
             first,
         });
     };
-    let geometry_err = |source: GeometryError| LoadError::Geometry {
+    let geometry_err = |cause: GeometryError| LoadError::Geometry {
         path: files[first_index].clone(),
-        source,
+        cause,
     };
     let shaper = Shaper::new(first.geometry, options).map_err(geometry_err)?;
     let out = shaper.output();

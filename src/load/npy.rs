@@ -144,15 +144,15 @@ pub fn load_npy(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded,
         path: path.to_path_buf(),
         message,
     };
-    let file = File::open(path).map_err(|source| LoadError::Io {
+    let file = File::open(path).map_err(|cause| LoadError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     // SAFETY: the map is read-only. If another process truncates the file while it is mapped,
     // reads fault; that is the accepted cost of opening files larger than RAM instantly.
-    let map = unsafe { Mmap::map(&file) }.map_err(|source| LoadError::Io {
+    let map = unsafe { Mmap::map(&file) }.map_err(|cause| LoadError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let mut rest: &[u8] = &map;
     let header =
@@ -205,9 +205,9 @@ pub fn load_npy(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded,
         height: shape[1],
         channels: shape[3],
     };
-    let shaper = Shaper::new(source, options).map_err(|source| LoadError::Geometry {
+    let shaper = Shaper::new(source, options).map_err(|cause| LoadError::Geometry {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let mut meta = StackMeta::new(path, SourceKind::Npy, ChannelOrder::Gray);
 
@@ -228,6 +228,12 @@ pub fn load_npy(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded,
     let selected = options.select(shape[0], extra_step);
     let data = &map[..offset + data_bytes];
     let view_err = |e: ndarray_npy::ViewNpyError| err(format!("cannot view the data: {e}"));
+    // Bytes stay bytes: only wider types are rescaled.
+    let scaling = if dtype == Dtype::U8 {
+        Scaling::FullRange
+    } else {
+        options.scaling
+    };
     macro_rules! convert_as {
         ($t:ty) => {
             convert(
@@ -235,7 +241,7 @@ pub fn load_npy(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded,
                 shape,
                 &selected,
                 &shaper,
-                options.scaling,
+                scaling,
                 job,
             )
         };

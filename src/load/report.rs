@@ -69,25 +69,14 @@ impl LoadReport {
         self.guard.map(|g| {
             format!(
                 "memory guard: the selection needs {} but the RAM limit is {}; \
-                 loaded every {} frames (step {} in all). Raise --max-ram to load more.",
+                 loaded one frame in {} (step {} in all). Raise --max-ram to load more.",
                 human_bytes(g.wanted_bytes),
                 human_bytes(g.limit_bytes),
-                ordinal(g.extra_step),
+                g.extra_step,
                 self.frame_step,
             )
         })
     }
-}
-
-fn ordinal(n: usize) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }
 
 /// `1.5 GiB`-style sizes for people.
@@ -144,12 +133,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_ordinals_read_well() {
+    fn sizes_read_well() {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(3 << 29), "1.5 GiB");
-        assert_eq!(ordinal(2), "2nd");
-        assert_eq!(ordinal(12), "12th");
-        assert_eq!(ordinal(23), "23rd");
     }
 
     #[test]
@@ -164,7 +150,7 @@ mod tests {
         r.frame_step = 6;
         let msg = r.guard_message().unwrap_or_default();
         assert!(
-            msg.contains("every 3rd frames") && msg.contains("step 6"),
+            msg.contains("one frame in 3") && msg.contains("step 6"),
             "{msg}"
         );
     }

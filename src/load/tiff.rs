@@ -106,9 +106,9 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
         height: h as usize,
         channels,
     };
-    let shaper = Shaper::new(source, options).map_err(|source| LoadError::Geometry {
+    let shaper = Shaper::new(source, options).map_err(|cause| LoadError::Geometry {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let out = shaper.output();
     let limit = guard::ram_limit(options);

@@ -222,9 +222,9 @@ pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loade
         stream_index,
     } = open(path)?;
     let mut report = LoadReport::new(path.to_path_buf(), SourceKind::Video);
-    let converter = Converter::new(&probe, options).map_err(|source| LoadError::Geometry {
+    let converter = Converter::new(&probe, options).map_err(|cause| LoadError::Geometry {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let out = converter.output();
     let frame_bytes = out.bytes();

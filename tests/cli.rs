@@ -1,0 +1,50 @@
+//! The `stackscope` binary: output, JSON and exit codes.
+
+use std::process::Command;
+
+fn stackscope(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_stackscope"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn info_on_the_bundled_sample() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample");
+    let (code, stdout, _) = stackscope(&["info", sample]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("40 frames × 120 × 160 × 3"), "{stdout}");
+
+    let (code, stdout, _) = stackscope(&["info", sample, "--json", "--grayscale", "--step", "4"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["report"]["shape"], serde_json::json!([10, 120, 160, 1]));
+    assert_eq!(v["report"]["frame_step"], 4);
+    assert_eq!(v["meta"]["channels"], "gray");
+}
+
+#[test]
+fn errors_are_one_line_and_non_zero() {
+    let (code, stdout, stderr) = stackscope(&["info", "/definitely/not/here"]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: /definitely/not/here: no such file"), "{stderr}");
+
+    let (code, _, stderr) = stackscope(&["info", ".", "--crop", "1,2,3"]);
+    assert_eq!(code, 2, "usage errors exit 2: {stderr}");
+}
+
+#[test]
+fn guard_is_reported_by_the_cli() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample");
+    let (code, stdout, _) = stackscope(&["info", sample, "--max-ram", "1M"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("memory guard") && stdout.contains("one frame in 3"), "{stdout}");
+}

@@ -1,0 +1,97 @@
+//! Fixture writers shared by the integration tests: every fixture is written by the test
+//! into a temporary folder, with pixel values the test knows.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use image::{GrayImage, RgbImage};
+
+/// A gray frame whose every pixel is `value`, with a marker pixel at (x, y) = (1, 2).
+pub fn flat_gray(width: u32, height: u32, value: u8) -> GrayImage {
+    let mut img = GrayImage::from_pixel(width, height, image::Luma([value]));
+    img.put_pixel(1, 2, image::Luma([255 - value]));
+    img
+}
+
+/// An RGB frame where pixel (x, y) = (x, y, value).
+pub fn coded_rgb(width: u32, height: u32, value: u8) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, value]))
+}
+
+/// Writes `n` RGB PNG frames named `img{i}.png` (so natural sort matters: img2 < img10).
+pub fn png_folder(dir: &Path, n: usize, width: u32, height: u32) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    (0..n)
+        .map(|i| {
+            let p = dir.join(format!("img{i}.png"));
+            coded_rgb(width, height, (i * 10) as u8).save(&p).unwrap();
+            p
+        })
+        .collect()
+}
+
+/// Runs ffmpeg reading raw frames from stdin. `args_out` follows the input options.
+pub fn ffmpeg_from_raw(
+    frames: &[Vec<u8>],
+    width: usize,
+    height: usize,
+    pix_fmt: &str,
+    fps: u32,
+    args_out: &[&str],
+    out: &Path,
+) {
+    use std::io::Write;
+    let mut child = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo"])
+        .args(["-pix_fmt", pix_fmt, "-s", &format!("{width}x{height}")])
+        .args(["-r", &fps.to_string(), "-i", "-"])
+        .args(args_out)
+        .arg(out)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("ffmpeg must be installed to write video fixtures");
+    let mut stdin = child.stdin.take().unwrap();
+    for f in frames {
+        stdin.write_all(f).unwrap();
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "ffmpeg failed to write {out:?}");
+}
+
+/// `n` flat gray frames with values 10·i (and a brighter left half, to check orientation).
+pub fn gray_frames(n: usize, width: usize, height: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let v = (10 * i) as u8;
+            let mut f = vec![v; width * height];
+            for y in 0..height {
+                for x in 0..width / 2 {
+                    f[y * width + x] = v.saturating_add(100);
+                }
+            }
+            f
+        })
+        .collect()
+}
+
+/// A lossless gray video (FFV1 in Matroska) of `gray_frames(n, w, h)`.
+pub fn lossless_gray_video(dir: &Path, n: usize, width: usize, height: usize) -> PathBuf {
+    let out = dir.join("gray.mkv");
+    ffmpeg_from_raw(
+        &gray_frames(n, width, height),
+        width,
+        height,
+        "gray",
+        25,
+        &["-c:v", "ffv1"],
+        &out,
+    );
+    out
+}
+
+/// Mean of one frame of a stack.
+pub fn frame_mean(stack: &stackscope::FrameStack, index: usize) -> f64 {
+    let f = stack.frame(index).unwrap();
+    f.iter().map(|&v| f64::from(v)).sum::<f64>() / f.len() as f64
+}

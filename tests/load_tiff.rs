@@ -1,0 +1,62 @@
+//! Multi-page TIFF loading on files written with the tiff crate.
+
+mod common;
+
+use std::fs::File;
+
+use stackscope::load::{LoadError, LoadOptions, load};
+use stackscope::Job;
+use tiff::encoder::{TiffEncoder, colortype};
+
+#[test]
+fn eight_bit_gray_pages_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("stack.tif");
+    let mut enc = TiffEncoder::new(File::create(&p).unwrap()).unwrap();
+    for i in 0..6u8 {
+        let data: Vec<u8> = (0..12 * 9).map(|j| i * 20 + (j % 12) as u8).collect();
+        enc.write_image::<colortype::Gray8>(12, 9, &data).unwrap();
+    }
+    drop(enc);
+    let loaded = load(&p, &LoadOptions::default(), &Job::new()).unwrap();
+    let s = &loaded.stack;
+    assert_eq!(s.shape(), [6, 9, 12, 1]);
+    assert_eq!(s.frame(4).unwrap()[[3, 5, 0]], 85);
+    assert_eq!(loaded.report.frames_found, 6);
+    let o = LoadOptions { range: "1:6".parse().unwrap(), step: 2, ..LoadOptions::default() };
+    let s = load(&p, &o, &Job::new()).unwrap().stack;
+    assert_eq!(s.meta().source_frames, vec![1, 3, 5]);
+    assert_eq!(s.frame(2).unwrap()[[0, 0, 0]], 100);
+}
+
+#[test]
+fn sixteen_bit_rgb_scaled_by_global_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("rgb16.tiff");
+    let mut enc = TiffEncoder::new(File::create(&p).unwrap()).unwrap();
+    for i in 0..3u16 {
+        let data: Vec<u16> = (0..4 * 2 * 3).map(|j| 500 + i * 1000 + j as u16).collect();
+        enc.write_image::<colortype::RGB16>(4, 2, &data).unwrap();
+    }
+    drop(enc);
+    let s = load(&p, &LoadOptions::default(), &Job::new()).unwrap().stack;
+    assert_eq!(s.shape(), [3, 2, 4, 3]);
+    assert_eq!(s.frame(0).unwrap()[[0, 0, 0]], 0);
+    assert_eq!(s.frame(2).unwrap()[[1, 3, 2]], 255);
+    let range = s.meta().value_range.unwrap();
+    assert_eq!((range.min, range.max), (500.0, 2523.0));
+    assert_eq!(s.meta().original_dtype.as_deref(), Some("uint16"));
+}
+
+#[test]
+fn zero_page_or_garbage_tiff_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("empty.tif");
+    // A valid TIFF header whose first directory offset is 0: no pages at all.
+    std::fs::write(&p, b"II*\x00\x00\x00\x00\x00").unwrap();
+    let err = load(&p, &LoadOptions::default(), &Job::new()).unwrap_err();
+    assert!(matches!(err, LoadError::Tiff { .. }), "{err:?}");
+    assert!(err.to_string().contains("empty.tif"));
+    std::fs::write(&p, b"").unwrap();
+    assert!(matches!(load(&p, &LoadOptions::default(), &Job::new()), Err(LoadError::Tiff { .. })));
+}
