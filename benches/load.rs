@@ -12,8 +12,8 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use image::RgbImage;
 use rayon::prelude::*;
-use stackscope::load::{LoadOptions, load};
 use stackscope::Job;
+use stackscope::load::{LoadOptions, load};
 
 fn full_size() -> bool {
     std::env::args().any(|a| a == "--bench")
@@ -61,10 +61,25 @@ fn h264_clip(frames: usize, size: &str) -> PathBuf {
         return path;
     }
     let ok = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
         .arg(format!("testsrc2=size={size}:rate=30"))
-        .args(["-vf", "noise=alls=12:allf=t", "-frames:v", &frames.to_string()])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"])
+        .args([
+            "-vf",
+            "noise=alls=12:allf=t",
+            "-frames:v",
+            &frames.to_string(),
+        ])
+        .args([
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+        ])
         .arg(&path)
         .status()
         .expect("ffmpeg CLI needed to generate the bench clip")
@@ -107,7 +122,9 @@ fn bench_folder(c: &mut Criterion) {
         ..LoadOptions::default()
     };
     let mut group = c.benchmark_group(format!("folder_{n}_jpeg_{side}_gray"));
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     for threads in [1, rayon::current_num_threads()] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -132,7 +149,9 @@ fn bench_video(c: &mut Criterion) {
         ..LoadOptions::default()
     };
     let mut group = c.benchmark_group(format!("video_h264_{size}_{frames}"));
-    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
     group.bench_function("decode_gray", |b| {
         b.iter(|| load(&clip, &options, &Job::new()).unwrap())
     });

@@ -9,7 +9,7 @@ PACKAGES=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev
   # tests and benchmarks: the ffmpeg CLI writes video fixtures; GNU time measures peak RSS
-  ffmpeg time
+  ffmpeg time bc
 )
 
 missing=()

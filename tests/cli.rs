@@ -35,7 +35,10 @@ fn errors_are_one_line_and_non_zero() {
     assert_eq!(code, 1);
     assert!(stdout.is_empty());
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: /definitely/not/here: no such file"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: /definitely/not/here: no such file"),
+        "{stderr}"
+    );
 
     let (code, _, stderr) = stackscope(&["info", ".", "--crop", "1,2,3"]);
     assert_eq!(code, 2, "usage errors exit 2: {stderr}");
@@ -46,5 +49,8 @@ fn guard_is_reported_by_the_cli() {
     let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample");
     let (code, stdout, _) = stackscope(&["info", sample, "--max-ram", "1M"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("memory guard") && stdout.contains("one frame in 3"), "{stdout}");
+    assert!(
+        stdout.contains("memory guard") && stdout.contains("one frame in 3"),
+        "{stdout}"
+    );
 }

@@ -5,9 +5,9 @@ mod common;
 use std::fs;
 
 use common::*;
+use stackscope::Job;
 use stackscope::load::{LoadError, LoadOptions, Rect, Resize, load};
 use stackscope::stack::SourceKind;
-use stackscope::Job;
 
 fn opts() -> LoadOptions {
     LoadOptions::default()
@@ -43,7 +43,9 @@ fn range_step_subset_select_the_right_frames() {
     };
     let loaded = load(dir.path(), &o, &Job::new()).unwrap();
     assert_eq!(loaded.stack.meta().source_frames, vec![3, 7, 11, 15]);
-    let blues: Vec<u8> = (0..4).map(|k| loaded.stack.frame(k).unwrap()[[0, 0, 2]]).collect();
+    let blues: Vec<u8> = (0..4)
+        .map(|k| loaded.stack.frame(k).unwrap()[[0, 0, 2]])
+        .collect();
     assert_eq!(blues, vec![30, 70, 110, 150]);
     assert_eq!(loaded.report.frame_step, 4);
 }
@@ -54,32 +56,60 @@ fn grayscale_crop_and_resize() {
     png_folder(dir.path(), 3, 40, 30);
     let o = LoadOptions {
         grayscale: true,
-        crop: Some(Rect { x: 10, y: 5, width: 20, height: 10 }),
+        crop: Some(Rect {
+            x: 10,
+            y: 5,
+            width: 20,
+            height: 10,
+        }),
         ..opts()
     };
     let s = load(dir.path(), &o, &Job::new()).unwrap().stack;
     assert_eq!(s.shape(), [3, 10, 20, 1]);
     // Pixel (0,0) of the crop is source (10,5): rgb = (10, 5, 20) in frame 2.
-    assert_eq!(s.frame(2).unwrap()[[0, 0, 0]], stackscope::load::luma(10, 5, 20));
+    assert_eq!(
+        s.frame(2).unwrap()[[0, 0, 0]],
+        stackscope::load::luma(10, 5, 20)
+    );
 
-    let o = LoadOptions { resize: Some(Resize::Factor(0.5)), ..opts() };
-    assert_eq!(load(dir.path(), &o, &Job::new()).unwrap().stack.shape(), [3, 15, 20, 3]);
-    let o = LoadOptions { resize: Some(Resize::Size { width: 7, height: 9 }), ..opts() };
-    assert_eq!(load(dir.path(), &o, &Job::new()).unwrap().stack.shape(), [3, 9, 7, 3]);
+    let o = LoadOptions {
+        resize: Some(Resize::Factor(0.5)),
+        ..opts()
+    };
+    assert_eq!(
+        load(dir.path(), &o, &Job::new()).unwrap().stack.shape(),
+        [3, 15, 20, 3]
+    );
+    let o = LoadOptions {
+        resize: Some(Resize::Size {
+            width: 7,
+            height: 9,
+        }),
+        ..opts()
+    };
+    assert_eq!(
+        load(dir.path(), &o, &Job::new()).unwrap().stack.shape(),
+        [3, 9, 7, 3]
+    );
 }
 
 #[test]
 fn gray_jpegs_decode_to_one_channel() {
     let dir = tempfile::tempdir().unwrap();
     for i in 0..4u8 {
-        flat_gray(16, 16, 40 * i + 20).save(dir.path().join(format!("f{i}.jpg"))).unwrap();
+        flat_gray(16, 16, 40 * i + 20)
+            .save(dir.path().join(format!("f{i}.jpg")))
+            .unwrap();
     }
     let s = load(dir.path(), &opts(), &Job::new()).unwrap().stack;
     assert_eq!(s.shape(), [4, 16, 16, 1]);
     // JPEG is lossy: far from the marker pixel the flat value survives within a few levels.
     for i in 0..4 {
         let v = s.frame(i).unwrap()[[12, 12, 0]];
-        assert!((i32::from(v) - (40 * i as i32 + 20)).abs() <= 3, "frame {i}: {v}");
+        assert!(
+            (i32::from(v) - (40 * i as i32 + 20)).abs() <= 3,
+            "frame {i}: {v}"
+        );
     }
 }
 
@@ -88,8 +118,13 @@ fn color_jpegs_load_as_gray_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let img = image::RgbImage::from_pixel(16, 16, image::Rgb([200, 100, 50]));
     img.save(dir.path().join("a.jpg")).unwrap();
-    let o = LoadOptions { grayscale: true, ..opts() };
-    let s = load(&dir.path().join("a.jpg"), &o, &Job::new()).unwrap().stack;
+    let o = LoadOptions {
+        grayscale: true,
+        ..opts()
+    };
+    let s = load(&dir.path().join("a.jpg"), &o, &Job::new())
+        .unwrap()
+        .stack;
     assert_eq!(s.shape(), [1, 16, 16, 1]);
     let expect = i32::from(stackscope::load::luma(200, 100, 50));
     assert!((i32::from(s.frame(0).unwrap()[[8, 8, 0]]) - expect).abs() <= 3);
@@ -103,20 +138,31 @@ fn majority_extension_wins_and_the_rest_is_reported() {
     fs::write(dir.path().join("notes.txt"), "not an image").unwrap();
     let loaded = load(dir.path(), &opts(), &Job::new()).unwrap();
     assert_eq!(loaded.stack.len(), 5);
-    assert!(loaded.report.notes.iter().any(|n| n.contains("ignored 1")), "{:?}", loaded.report.notes);
+    assert!(
+        loaded.report.notes.iter().any(|n| n.contains("ignored 1")),
+        "{:?}",
+        loaded.report.notes
+    );
 }
 
 #[test]
 fn broken_files_are_skipped_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     for i in 0..6u8 {
-        flat_gray(32, 32, 30 * i).save(dir.path().join(format!("f{i}.jpg"))).unwrap();
+        flat_gray(32, 32, 30 * i)
+            .save(dir.path().join(format!("f{i}.jpg")))
+            .unwrap();
     }
     fs::write(dir.path().join("f1.jpg"), b"").unwrap();
     let good = fs::read(dir.path().join("f3.jpg")).unwrap();
     fs::write(dir.path().join("f3.jpg"), &good[..good.len() / 2]).unwrap();
     let loaded = load(dir.path(), &opts(), &Job::new()).unwrap();
-    let names: Vec<&str> = loaded.report.skipped.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = loaded
+        .report
+        .skipped
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
     assert_eq!(names, vec!["f1.jpg", "f3.jpg"]);
     assert_eq!(loaded.stack.len(), 4);
     assert_eq!(loaded.stack.meta().source_frames, vec![0, 2, 4, 5]);
@@ -140,16 +186,26 @@ fn first_file_broken_still_loads_the_rest() {
 fn mixed_sizes_name_the_first_odd_file_unless_resizing() {
     let dir = tempfile::tempdir().unwrap();
     png_folder(dir.path(), 6, 8, 8);
-    coded_rgb(10, 8, 0).save(dir.path().join("img4.png")).unwrap();
-    coded_rgb(12, 8, 0).save(dir.path().join("img5.png")).unwrap();
+    coded_rgb(10, 8, 0)
+        .save(dir.path().join("img4.png"))
+        .unwrap();
+    coded_rgb(12, 8, 0)
+        .save(dir.path().join("img5.png"))
+        .unwrap();
     match load(dir.path(), &opts(), &Job::new()) {
         Err(e @ LoadError::MixedSizes { .. }) => {
             let msg = e.to_string();
-            assert!(msg.contains("img4.png") && msg.contains("10×8") && msg.contains("8×8"), "{msg}");
+            assert!(
+                msg.contains("img4.png") && msg.contains("10×8") && msg.contains("8×8"),
+                "{msg}"
+            );
         }
         other => panic!("expected a mixed-size error, got {other:?}"),
     }
-    let o = LoadOptions { resize_to_first: true, ..opts() };
+    let o = LoadOptions {
+        resize_to_first: true,
+        ..opts()
+    };
     let s = load(dir.path(), &o, &Job::new()).unwrap().stack;
     assert_eq!(s.shape(), [6, 8, 8, 3]);
 }
@@ -157,7 +213,10 @@ fn mixed_sizes_name_the_first_odd_file_unless_resizing() {
 #[test]
 fn empty_and_missing_paths_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(matches!(load(dir.path(), &opts(), &Job::new()), Err(LoadError::NoImages { .. })));
+    assert!(matches!(
+        load(dir.path(), &opts(), &Job::new()),
+        Err(LoadError::NoImages { .. })
+    ));
     let missing = dir.path().join("nope");
     let err = load(&missing, &opts(), &Job::new()).unwrap_err();
     assert!(matches!(err, LoadError::NotFound { .. }));
@@ -165,7 +224,10 @@ fn empty_and_missing_paths_are_clear_errors() {
     fs::write(dir.path().join("a.png"), b"").unwrap();
     fs::write(dir.path().join("b.png"), b"xx").unwrap();
     let err = load(dir.path(), &opts(), &Job::new()).unwrap_err();
-    assert!(matches!(err, LoadError::NothingDecoded { tried: 2, .. }), "{err}");
+    assert!(
+        matches!(err, LoadError::NothingDecoded { tried: 2, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -173,15 +235,24 @@ fn memory_guard_picks_a_step_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     png_folder(dir.path(), 20, 10, 10);
     // 300 bytes per frame; 2000 bytes allow 6 frames: step 4 gives 5.
-    let o = LoadOptions { max_ram_bytes: Some(2000), ..opts() };
+    let o = LoadOptions {
+        max_ram_bytes: Some(2000),
+        ..opts()
+    };
     let loaded = load(dir.path(), &o, &Job::new()).unwrap();
     let guard = loaded.report.guard.expect("the guard must step in");
     assert_eq!(guard.extra_step, 4);
     assert_eq!(loaded.stack.len(), 5);
     assert!(loaded.report.bytes <= 2000);
     assert!(loaded.report.to_string().contains("memory guard"));
-    let o = LoadOptions { max_ram_bytes: Some(100), ..opts() };
-    assert!(matches!(load(dir.path(), &o, &Job::new()), Err(LoadError::FrameOverLimit { .. })));
+    let o = LoadOptions {
+        max_ram_bytes: Some(100),
+        ..opts()
+    };
+    assert!(matches!(
+        load(dir.path(), &o, &Job::new()),
+        Err(LoadError::FrameOverLimit { .. })
+    ));
 }
 
 #[test]
@@ -190,7 +261,10 @@ fn cancelled_job_stops_the_load() {
     png_folder(dir.path(), 5, 8, 8);
     let job = Job::new();
     job.cancel();
-    assert!(matches!(load(dir.path(), &opts(), &job), Err(LoadError::Cancelled)));
+    assert!(matches!(
+        load(dir.path(), &opts(), &job),
+        Err(LoadError::Cancelled)
+    ));
 }
 
 #[test]

@@ -4,8 +4,8 @@ mod common;
 
 use std::fs::File;
 
-use stackscope::load::{LoadError, LoadOptions, load};
 use stackscope::Job;
+use stackscope::load::{LoadError, LoadOptions, load};
 use tiff::encoder::{TiffEncoder, colortype};
 
 #[test]
@@ -23,7 +23,11 @@ fn eight_bit_gray_pages_in_order() {
     assert_eq!(s.shape(), [6, 9, 12, 1]);
     assert_eq!(s.frame(4).unwrap()[[3, 5, 0]], 85);
     assert_eq!(loaded.report.frames_found, 6);
-    let o = LoadOptions { range: "1:6".parse().unwrap(), step: 2, ..LoadOptions::default() };
+    let o = LoadOptions {
+        range: "1:6".parse().unwrap(),
+        step: 2,
+        ..LoadOptions::default()
+    };
     let s = load(&p, &o, &Job::new()).unwrap().stack;
     assert_eq!(s.meta().source_frames, vec![1, 3, 5]);
     assert_eq!(s.frame(2).unwrap()[[0, 0, 0]], 100);
@@ -39,7 +43,9 @@ fn sixteen_bit_rgb_scaled_by_global_range() {
         enc.write_image::<colortype::RGB16>(4, 2, &data).unwrap();
     }
     drop(enc);
-    let s = load(&p, &LoadOptions::default(), &Job::new()).unwrap().stack;
+    let s = load(&p, &LoadOptions::default(), &Job::new())
+        .unwrap()
+        .stack;
     assert_eq!(s.shape(), [3, 2, 4, 3]);
     assert_eq!(s.frame(0).unwrap()[[0, 0, 0]], 0);
     assert_eq!(s.frame(2).unwrap()[[1, 3, 2]], 255);
@@ -58,5 +64,37 @@ fn zero_page_or_garbage_tiff_is_a_clear_error() {
     assert!(matches!(err, LoadError::Tiff { .. }), "{err:?}");
     assert!(err.to_string().contains("empty.tif"));
     std::fs::write(&p, b"").unwrap();
-    assert!(matches!(load(&p, &LoadOptions::default(), &Job::new()), Err(LoadError::Tiff { .. })));
+    assert!(matches!(
+        load(&p, &LoadOptions::default(), &Job::new()),
+        Err(LoadError::Tiff { .. })
+    ));
+}
+
+#[test]
+fn rgb_pages_to_gray_with_crop() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("rgb.tif");
+    let mut enc = TiffEncoder::new(File::create(&p).unwrap()).unwrap();
+    for i in 0..2u8 {
+        let data: Vec<u8> = (0..6 * 4).flat_map(|j| [j as u8 * 10, 50 + i, 7]).collect();
+        enc.write_image::<colortype::RGB8>(6, 4, &data).unwrap();
+    }
+    drop(enc);
+    let o = LoadOptions {
+        grayscale: true,
+        crop: Some(stackscope::load::Rect {
+            x: 2,
+            y: 1,
+            width: 3,
+            height: 2,
+        }),
+        ..LoadOptions::default()
+    };
+    let s = load(&p, &o, &Job::new()).unwrap().stack;
+    assert_eq!(s.shape(), [2, 2, 3, 1]);
+    // Crop (0,0) is source pixel (2,1): index 8 → r = 80.
+    assert_eq!(
+        s.frame(1).unwrap()[[0, 0, 0]],
+        stackscope::load::luma(80, 51, 7)
+    );
 }

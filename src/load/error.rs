@@ -53,10 +53,7 @@ pub enum LoadError {
     Tiff { path: PathBuf, message: String },
 
     #[error("{}: {cause}", .path.display())]
-    Geometry {
-        path: PathBuf,
-        cause: GeometryError,
-    },
+    Geometry { path: PathBuf, cause: GeometryError },
 
     #[error(
         "{}: the range selects no frames (the source has {found})",

@@ -56,7 +56,10 @@ pub fn ffmpeg_from_raw(
         stdin.write_all(f).unwrap();
     }
     drop(stdin);
-    assert!(child.wait().unwrap().success(), "ffmpeg failed to write {out:?}");
+    assert!(
+        child.wait().unwrap().success(),
+        "ffmpeg failed to write {out:?}"
+    );
 }
 
 /// `n` flat gray frames with values 10·i (and a brighter left half, to check orientation).
