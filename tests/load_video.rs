@@ -55,10 +55,10 @@ fn gray_clip_loads_as_rgb_by_default_for_color_sources() {
         .stack;
     assert_eq!(s.shape(), [4, 48, 64, 3]);
     // FFV1 with bgr0 is lossless for RGB: every byte comes back.
-    for i in 0..4 {
+    for (i, frame) in frames.iter().enumerate() {
         assert_eq!(
-            s.frame(i).unwrap().iter().copied().collect::<Vec<u8>>(),
-            frames[i],
+            &s.frame(i).unwrap().iter().copied().collect::<Vec<u8>>(),
+            frame,
             "frame {i}"
         );
     }
