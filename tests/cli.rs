@@ -1,5 +1,7 @@
 //! The `stackscope` binary: output, JSON and exit codes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 
 fn stackscope(args: &[&str]) -> (i32, String, String) {

@@ -1,5 +1,7 @@
 //! Folder and single-image loading on files written here.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::fs;

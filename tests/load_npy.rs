@@ -1,5 +1,7 @@
 //! .npy loading: zero-copy maps, conversions, and malformed files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::fs;

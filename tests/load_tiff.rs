@@ -1,5 +1,7 @@
 //! Multi-page TIFF loading on files written with the tiff crate.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::fs::File;

@@ -1,5 +1,7 @@
 //! Video loading on clips written by the ffmpeg CLI.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::fs;
