@@ -1,0 +1,39 @@
+//! Interpolation between consecutive frames: the blend schedule, YUV 4:2:0 frames, and the
+//! blenders that mix two frames with an integer weight.
+//!
+//! A [`Blender`] holds one pair of source frames at a time ([`Blender::set_pair`]) and
+//! produces any number of blends of it ([`Blender::blend_into`]); a GPU implementation keeps
+//! the pair resident on the device between calls. Every blender computes exactly
+//! `(a·(256−w) + b·w + 128) >> 8` per byte.
+
+pub mod cpu;
+pub mod schedule;
+pub mod yuv;
+
+use std::sync::Arc;
+
+pub use cpu::CpuBlender;
+pub use schedule::{BlendSchedule, MAX_STEPS, ScheduleError, Step, blend_byte};
+pub use yuv::{Yuv420, even_size};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlendError {
+    #[error("blend asked for before a pair of frames was set")]
+    NoPair,
+    #[error("the frames to blend differ in size")]
+    SizeMismatch,
+    #[error("blend weight {0} is above 256")]
+    Weight(u16),
+    #[error("the blender failed: {0}")]
+    Device(String),
+}
+
+/// Mixes two frames of equal size.
+pub trait Blender: Send {
+    /// Which implementation runs, for reports ("cpu (2 threads)", an adapter name).
+    fn name(&self) -> String;
+    /// Makes (a, b) the pair that following blends mix.
+    fn set_pair(&mut self, a: Arc<Yuv420>, b: Arc<Yuv420>) -> Result<(), BlendError>;
+    /// Writes the blend with `weight` (0 = a, 256 = b) into `out`.
+    fn blend_into(&mut self, weight: u16, out: &mut Yuv420) -> Result<(), BlendError>;
+}

@@ -1,0 +1,176 @@
+//! YUV 4:2:0 frames (the encoder's format) and the conversion into them, done once per
+//! source frame: blending is linear, so blending YUV planes equals converting blended RGB
+//! (up to rounding), and each output frame then costs one pass over 1.5 bytes per pixel.
+//!
+//! Colours follow ITU-R BT.601 in limited range (Y 16–235, chroma 16–240), the matrix x264
+//! and every player assume for SD-style `yuv420p` when the stream is tagged `smpte170m`.
+
+use ndarray::ArrayView3;
+use rayon::prelude::*;
+
+/// Three planes in one buffer: Y (`w × h`), then U and V (`w/2 × h/2` each). Even sizes only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Yuv420 {
+    width: usize,
+    height: usize,
+    data: Vec<u8>,
+}
+
+impl Yuv420 {
+    /// A black frame; `width` and `height` must be even (see [`even_size`]).
+    pub fn new(width: usize, height: usize) -> Self {
+        debug_assert!(width % 2 == 0 && height % 2 == 0);
+        let mut data = vec![128u8; width * height * 3 / 2];
+        data[..width * height].fill(16);
+        Self {
+            width,
+            height,
+            data,
+        }
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// All three planes, Y then U then V.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
+    /// (Y, U, V) planes.
+    pub fn planes(&self) -> (&[u8], &[u8], &[u8]) {
+        let luma = self.width * self.height;
+        let (y, uv) = self.data.split_at(luma);
+        let (u, v) = uv.split_at(luma / 4);
+        (y, u, v)
+    }
+
+    fn planes_mut(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
+        let luma = self.width * self.height;
+        let (y, uv) = self.data.split_at_mut(luma);
+        let (u, v) = uv.split_at_mut(luma / 4);
+        (y, u, v)
+    }
+
+    /// Fills the frame from an `h × w × c` image (c = 1 or 3, at least this frame's size;
+    /// an odd last row or column of the image is left out).
+    pub fn fill_from(&mut self, image: ArrayView3<u8>) {
+        let (w, h) = (self.width, self.height);
+        let channels = image.shape()[2];
+        let (y_plane, u_plane, v_plane) = self.planes_mut();
+        // Rows in pairs: one chroma row per two luma rows.
+        y_plane
+            .par_chunks_mut(2 * w)
+            .zip(u_plane.par_chunks_mut(w / 2))
+            .zip(v_plane.par_chunks_mut(w / 2))
+            .enumerate()
+            .for_each(|(pair, ((y_rows, u_row), v_row))| {
+                let (y_top, y_bottom) = y_rows.split_at_mut(w);
+                let top = row_bytes(&image, 2 * pair);
+                let bottom = row_bytes(&image, 2 * pair + 1);
+                if channels == 1 {
+                    for (out, &v) in y_top.iter_mut().zip(top.iter()) {
+                        *out = luma_from_gray(v);
+                    }
+                    for (out, &v) in y_bottom.iter_mut().zip(bottom.iter()) {
+                        *out = luma_from_gray(v);
+                    }
+                    u_row.fill(128);
+                    v_row.fill(128);
+                    return;
+                }
+                for cx in 0..w / 2 {
+                    let mut sum = [0i32; 3];
+                    for (row, out) in [(&top, &mut *y_top), (&bottom, &mut *y_bottom)] {
+                        for x in [2 * cx, 2 * cx + 1] {
+                            let p = &row[3 * x..3 * x + 3];
+                            out[x] = luma_from_rgb(p[0], p[1], p[2]);
+                            sum[0] += i32::from(p[0]);
+                            sum[1] += i32::from(p[1]);
+                            sum[2] += i32::from(p[2]);
+                        }
+                    }
+                    let [r, g, b] = sum.map(|s| (s + 2) / 4);
+                    u_row[cx] = (128 + ((-38 * r - 74 * g + 112 * b + 128) >> 8)) as u8;
+                    v_row[cx] = (128 + ((112 * r - 94 * g - 18 * b + 128) >> 8)) as u8;
+                }
+            });
+    }
+}
+
+/// Row `y` of an `h × w × c` view as contiguous bytes (borrowed when the view allows).
+fn row_bytes<'a>(image: &'a ArrayView3<'_, u8>, y: usize) -> std::borrow::Cow<'a, [u8]> {
+    let row = image.index_axis(ndarray::Axis(0), y);
+    match row.to_slice() {
+        Some(slice) => std::borrow::Cow::Borrowed(slice),
+        None => std::borrow::Cow::Owned(row.iter().copied().collect()),
+    }
+}
+
+#[inline]
+fn luma_from_rgb(r: u8, g: u8, b: u8) -> u8 {
+    (16 + ((66 * u32::from(r) + 129 * u32::from(g) + 25 * u32::from(b) + 128) >> 8)) as u8
+}
+
+#[inline]
+fn luma_from_gray(v: u8) -> u8 {
+    luma_from_rgb(v, v, v)
+}
+
+/// The largest even size not above `(width, height)`: odd frames lose their last column or
+/// row, because 4:2:0 chroma needs pairs. `None` when a side is below 2.
+pub fn even_size(width: usize, height: usize) -> Option<(usize, usize)> {
+    let (w, h) = (width & !1, height & !1);
+    (w >= 2 && h >= 2).then_some((w, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array3;
+
+    /// BT.601 limited range back to full-range gray, as swscale does for `gray` output.
+    fn gray_from_luma(y: u8) -> f64 {
+        (f64::from(y) - 16.0) * 255.0 / 219.0
+    }
+
+    #[test]
+    fn gray_round_trips_within_one() {
+        for v in [0u8, 1, 40, 128, 200, 254, 255] {
+            let back = gray_from_luma(luma_from_gray(v));
+            assert!((back - f64::from(v)).abs() <= 1.0, "{v} -> {back}");
+        }
+    }
+
+    #[test]
+    fn rgb_primaries_land_on_bt601_values() {
+        let mut f = Yuv420::new(2, 2);
+        f.fill_from(Array3::from_shape_fn((2, 2, 3), |(_, _, c)| [255, 0, 0][c]).view());
+        let (y, u, v) = f.planes();
+        assert_eq!(y, &[82, 82, 82, 82]);
+        assert_eq!((u[0], v[0]), (90, 240));
+        let mut f = Yuv420::new(2, 2);
+        f.fill_from(Array3::from_elem((2, 2, 3), 255).view());
+        assert_eq!(f.planes().0, &[235; 4]);
+        assert_eq!((f.planes().1[0], f.planes().2[0]), (128, 128));
+    }
+
+    #[test]
+    fn odd_images_drop_the_last_row_and_column() {
+        assert_eq!(even_size(7, 5), Some((6, 4)));
+        assert_eq!(even_size(1, 5), None);
+        let img = Array3::from_shape_fn((5, 7, 1), |(y, x, _)| (y * 7 + x) as u8 * 5);
+        let mut f = Yuv420::new(6, 4);
+        f.fill_from(img.view());
+        assert_eq!(f.planes().0[6 + 5], luma_from_gray(img[[1, 5, 0]]));
+    }
+}
