@@ -4,6 +4,7 @@
 //! The core modules take plain data and a [`job::Job`] handle and return plain data or typed
 //! errors; none of them knows about a window or a terminal.
 
+pub mod interp;
 pub mod job;
 pub mod load;
 pub mod sample;

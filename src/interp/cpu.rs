@@ -67,13 +67,21 @@ mod tests {
 
     #[test]
     fn matches_the_reference_formula_on_every_byte_pair() {
-        let a: Vec<u8> = (0..=255).flat_map(|x| std::iter::repeat_n(x as u8, 256)).collect();
+        let a: Vec<u8> = (0..=255)
+            .flat_map(|x| std::iter::repeat_n(x as u8, 256))
+            .collect();
         let b: Vec<u8> = (0..256 * 256).map(|i| (i % 256) as u8).collect();
         for w in [0u16, 1, 77, 128, 255, 256] {
             let mut out = vec![0; a.len()];
             blend_slices(&a, &b, w, &mut out);
             for i in 0..a.len() {
-                assert_eq!(out[i], blend_byte(a[i], b[i], w), "a={} b={} w={w}", a[i], b[i]);
+                assert_eq!(
+                    out[i],
+                    blend_byte(a[i], b[i], w),
+                    "a={} b={} w={w}",
+                    a[i],
+                    b[i]
+                );
             }
         }
     }
@@ -89,7 +97,10 @@ mod tests {
             Err(BlendError::SizeMismatch)
         );
         blender.set_pair(a.clone(), a).unwrap();
-        assert_eq!(blender.blend_into(300, &mut out), Err(BlendError::Weight(300)));
+        assert_eq!(
+            blender.blend_into(300, &mut out),
+            Err(BlendError::Weight(300))
+        );
         blender.blend_into(100, &mut out).unwrap();
     }
 }

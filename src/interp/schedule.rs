@@ -103,8 +103,13 @@ mod tests {
     fn length_and_order() {
         let s = BlendSchedule::new(3, 2, 1.0).unwrap();
         assert_eq!(s.len(), 3 + 2 * 2);
-        let steps: Vec<(usize, u16)> = (0..s.len()).map(|i| (s.step(i).a, s.step(i).weight)).collect();
-        assert_eq!(steps, vec![(0, 0), (0, 85), (0, 171), (1, 0), (1, 85), (1, 171), (2, 0)]);
+        let steps: Vec<(usize, u16)> = (0..s.len())
+            .map(|i| (s.step(i).a, s.step(i).weight))
+            .collect();
+        assert_eq!(
+            steps,
+            vec![(0, 0), (0, 85), (0, 171), (1, 0), (1, 85), (1, 171), (2, 0)]
+        );
     }
 
     #[test]
@@ -119,7 +124,10 @@ mod tests {
 
     #[test]
     fn bad_parameters() {
-        assert_eq!(BlendSchedule::new(2, 201, 1.0), Err(ScheduleError::TooManySteps(201)));
+        assert_eq!(
+            BlendSchedule::new(2, 201, 1.0),
+            Err(ScheduleError::TooManySteps(201))
+        );
         assert!(BlendSchedule::new(2, 1, 1.5).is_err());
         assert_eq!(BlendSchedule::new(0, 1, 1.0), Err(ScheduleError::Empty));
         assert_eq!(BlendSchedule::new(1, 50, 1.0).map(|s| s.len()), Ok(1));

@@ -64,7 +64,7 @@ impl Yuv420 {
     /// Fills the frame from an `h × w × c` image (c = 1 or 3, at least this frame's size;
     /// an odd last row or column of the image is left out).
     pub fn fill_from(&mut self, image: ArrayView3<u8>) {
-        let (w, h) = (self.width, self.height);
+        let w = self.width;
         let channels = image.shape()[2];
         let (y_plane, u_plane, v_plane) = self.planes_mut();
         // Rows in pairs: one chroma row per two luma rows.
