@@ -19,7 +19,7 @@ pub struct Yuv420 {
 impl Yuv420 {
     /// A black frame; `width` and `height` must be even (see [`even_size`]).
     pub fn new(width: usize, height: usize) -> Self {
-        debug_assert!(width % 2 == 0 && height % 2 == 0);
+        debug_assert!(width.is_multiple_of(2) && height.is_multiple_of(2));
         let mut data = vec![128u8; width * height * 3 / 2];
         data[..width * height].fill(16);
         Self {
