@@ -1,5 +1,6 @@
 //! The command line: argument types, progress display, and one function per subcommand.
 
+mod export;
 mod info;
 mod load_args;
 mod progress;
@@ -22,19 +23,26 @@ pub struct Cli {
 pub enum Command {
     /// Load a stack and print its shape and the load report.
     Info(info::InfoArgs),
+    /// Encode a stack as H.264 MP4, optionally blending frames in between and adding audio.
+    Export(export::ExportArgs),
 }
 
 /// Runs the parsed command line; errors are printed here, once, as one line with its cause.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Info(args) => info::run(&args),
+        Command::Export(args) => export::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let cancelled = e
-                .downcast_ref::<stackscope::LoadError>()
-                .is_some_and(|e| matches!(e, stackscope::LoadError::Cancelled));
+            let cancelled = matches!(
+                e.downcast_ref::<stackscope::LoadError>(),
+                Some(stackscope::LoadError::Cancelled)
+            ) || matches!(
+                e.downcast_ref::<stackscope::export::ExportError>(),
+                Some(stackscope::export::ExportError::Cancelled)
+            );
             eprintln!("error: {e:#}");
             if cancelled {
                 ExitCode::from(130)

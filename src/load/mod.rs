@@ -27,6 +27,7 @@ mod npy;
 mod options;
 mod report;
 mod shape;
+mod stream;
 mod tiff;
 mod video;
 
@@ -39,6 +40,7 @@ pub use guard::ram_limit;
 pub use options::{FrameRange, LoadOptions, Rect, Resize, Scaling, parse_bytes};
 pub use report::{GuardDecision, LoadReport, Skipped, human_bytes};
 pub use shape::{FrameGeometry, GeometryError, luma};
+pub use stream::FolderStream;
 pub use video::{VideoProbe, init_ffmpeg, probe_video};
 
 use crate::job::Job;

@@ -1,0 +1,109 @@
+//! `stackscope export PATH -o out.mp4`: interpolate and encode a stack as H.264 MP4.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use stackscope::export::{ExportSettings, export};
+use stackscope::load::{FolderStream, human_bytes};
+use stackscope::source::{FrameSource, StackSource};
+use stackscope::stack::SourceKind;
+use stackscope::{Job, load};
+
+use super::LoadArgs;
+use super::progress::{ProgressDisplay, cancel_on_ctrl_c};
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A folder of images, an image, a video, a .npy file or a (multi-page) TIFF.
+    pub path: PathBuf,
+
+    /// The MP4 file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+
+    /// Blended frames inserted between each pair of frames (0–200).
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    pub interp_steps: usize,
+
+    /// How far each blend goes towards the next frame (0–1; 0 repeats frames).
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub intensity: f64,
+
+    /// Output frames per second (default: the source's, else 30).
+    #[arg(long)]
+    pub fps: Option<f64>,
+
+    /// x264 constant rate factor: 0 lossless, 23 default, 51 worst.
+    #[arg(long, default_value_t = 23)]
+    pub crf: u8,
+
+    /// x264 preset (ultrafast … veryslow).
+    #[arg(long, default_value = "veryfast")]
+    pub preset: String,
+
+    /// An audio file to mux as AAC, cut or padded with silence to the video's length.
+    #[arg(long, value_name = "FILE")]
+    pub audio: Option<PathBuf>,
+
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
+    let job = Job::new();
+    cancel_on_ctrl_c(&job);
+    let options = args.load.options();
+    // A folder streams one frame at a time; other sources are loaded (an .npy stays mapped).
+    let mut source: Box<dyn FrameSource> = if load::detect(&args.path) == SourceKind::Folder {
+        Box::new(FolderStream::open(&args.path, &options)?)
+    } else {
+        let loaded = {
+            let _progress = ProgressDisplay::start(&job);
+            load::load(&args.path, &options, &job)?
+        };
+        if let Some(msg) = loaded.report.guard_message() {
+            eprintln!("{msg}");
+        }
+        Box::new(StackSource::new(Arc::new(loaded.stack)))
+    };
+    let settings = ExportSettings {
+        steps: args.interp_steps,
+        intensity: args.intensity,
+        fps: args.fps,
+        crf: args.crf,
+        preset: args.preset.clone(),
+        audio: args.audio.clone(),
+        overwrite: args.force,
+    };
+    let report = {
+        let _progress = ProgressDisplay::start(&job);
+        export(source.as_mut(), &args.output, &settings, &job)?
+    };
+    println!(
+        "wrote {}: {} frames, {}×{}, {:.3} fps, {:.2} s, {}",
+        report.path.display(),
+        report.frames,
+        report.width,
+        report.height,
+        report.fps,
+        report.duration_secs,
+        human_bytes(report.bytes)
+    );
+    println!(
+        "took {:.2} s ({:.0} output frames/s), blender: {}{}",
+        report.elapsed_secs,
+        report.frames as f64 / report.elapsed_secs.max(1e-9),
+        report.blender,
+        if report.cropped_to_even {
+            "; odd size: the last column/row was dropped for 4:2:0"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! What can go wrong in an export. The partial output file is removed in every case.
+
+use std::path::PathBuf;
+
+use crate::interp::{BlendError, ScheduleError};
+use crate::source::SourceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{}: already exists; pass --force to overwrite it", .path.display())]
+    Exists { path: PathBuf },
+
+    #[error("{}: is a directory; give a file name such as out.mp4", .path.display())]
+    IsDirectory { path: PathBuf },
+
+    #[error("{}: cannot write here: {reason}", .path.display())]
+    Unwritable { path: PathBuf, reason: String },
+
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+
+    #[error("frames of {width}×{height} are too small to encode (at least 2×2)")]
+    TooSmall { width: usize, height: usize },
+
+    #[error("fps {0} must be a positive number")]
+    Fps(f64),
+
+    #[error("crf {0} is out of range (0 = lossless … 51)")]
+    Crf(u8),
+
+    #[error("reading frames failed: {0}")]
+    Source(#[from] SourceError),
+
+    #[error(transparent)]
+    Blend(#[from] BlendError),
+
+    #[error("{}: the encoder failed: {reason}", .path.display())]
+    Encode { path: PathBuf, reason: String },
+
+    #[error("{}: audio: {reason}", .path.display())]
+    Audio { path: PathBuf, reason: String },
+
+    #[error("export cancelled; the partial file was removed")]
+    Cancelled,
+}

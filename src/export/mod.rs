@@ -1,0 +1,15 @@
+//! MP4 export: frames from any [`FrameSource`](crate::source::FrameSource), optionally
+//! interpolated, streamed into libx264 on its own thread, with optional AAC audio.
+//!
+//! Memory stays flat: source frames are converted to YUV 4:2:0 one at a time, and output
+//! frames cycle through a fixed pool between the blender and the encoder. No temporary files;
+//! a failed or cancelled export removes its partial output.
+
+mod audio_track;
+mod encoder;
+mod error;
+mod pipeline;
+
+pub use encoder::{EncoderSettings, Mp4Writer, PRESETS, fps_rational};
+pub use error::ExportError;
+pub use pipeline::{ExportReport, ExportSettings, export};

@@ -1,0 +1,306 @@
+//! The export job: source frames → YUV 4:2:0 (once each) → blends → encoder thread → MP4.
+//!
+//! The calling thread converts and blends; a named encoder thread owns the MP4 writer. They
+//! share a bounded channel and hand buffers back through a second one, so at most
+//! `IN_FLIGHT` output frames exist at any time, whatever the number of frames exported.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::encoder::{EncoderSettings, Mp4Writer, PRESETS};
+use super::error::ExportError;
+use crate::interp::{BlendSchedule, Blender, CpuBlender, Yuv420, even_size};
+use crate::job::Job;
+use crate::source::FrameSource;
+
+/// Output frames alive at once (queued, being blended, being encoded).
+const IN_FLIGHT: usize = 4;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportSettings {
+    /// In-between frames per pair (0–200).
+    pub steps: usize,
+    /// How far each blend goes towards the next frame (0–1).
+    pub intensity: f64,
+    /// Output frame rate; `None`: the source's, else 30.
+    pub fps: Option<f64>,
+    pub crf: u8,
+    pub preset: String,
+    pub audio: Option<PathBuf>,
+    /// Replace an existing output file.
+    pub overwrite: bool,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self {
+            steps: 0,
+            intensity: 1.0,
+            fps: None,
+            crf: 23,
+            preset: "veryfast".into(),
+            audio: None,
+            overwrite: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportReport {
+    pub path: PathBuf,
+    pub frames: u64,
+    pub width: usize,
+    pub height: usize,
+    pub fps: f64,
+    pub duration_secs: f64,
+    pub bytes: u64,
+    pub elapsed_secs: f64,
+    /// Which blender ran.
+    pub blender: String,
+    /// True when an odd width or height lost its last column or row.
+    pub cropped_to_even: bool,
+    pub audio: Option<PathBuf>,
+}
+
+/// Messages to the encoder thread. The channel closing without `Finish` means "abort".
+enum ToEncoder {
+    Frame(Yuv420),
+    Finish,
+}
+
+fn check_output(path: &Path, overwrite: bool) -> Result<(), ExportError> {
+    if path.is_dir() {
+        return Err(ExportError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    if path.exists() && !overwrite {
+        return Err(ExportError::Exists {
+            path: path.to_path_buf(),
+        });
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(ExportError::Unwritable {
+            path: path.to_path_buf(),
+            reason: format!("the folder {} does not exist", parent.display()),
+        });
+    }
+    Ok(())
+}
+
+/// Exports `source` to an MP4 at `path`, blending `settings.steps` frames between each pair.
+/// On error or cancellation the partial file is removed.
+pub fn export(
+    source: &mut dyn FrameSource,
+    path: &Path,
+    settings: &ExportSettings,
+    job: &Job,
+) -> Result<ExportReport, ExportError> {
+    let started = Instant::now();
+    let schedule = BlendSchedule::new(source.len(), settings.steps, settings.intensity)?;
+    let fps = settings.fps.or(source.fps()).unwrap_or(30.0);
+    if !(fps.is_finite() && fps > 0.0) {
+        return Err(ExportError::Fps(fps));
+    }
+    if settings.crf > 51 {
+        return Err(ExportError::Crf(settings.crf));
+    }
+    if !PRESETS.contains(&settings.preset.as_str()) {
+        return Err(ExportError::Encode {
+            path: path.to_path_buf(),
+            reason: format!(
+                "unknown preset '{}' (one of {})",
+                settings.preset,
+                PRESETS.join(", ")
+            ),
+        });
+    }
+    let geometry = source.geometry();
+    let (width, height) =
+        even_size(geometry.width, geometry.height).ok_or(ExportError::TooSmall {
+            width: geometry.width,
+            height: geometry.height,
+        })?;
+    check_output(path, settings.overwrite)?;
+    let encoder_settings = EncoderSettings {
+        width,
+        height,
+        fps,
+        crf: settings.crf,
+        preset: settings.preset.clone(),
+        audio: settings.audio.clone(),
+    };
+    let writer = Mp4Writer::create(path, &encoder_settings);
+    let result = writer.and_then(|writer| {
+        run(
+            source,
+            writer,
+            &schedule,
+            (width, height),
+            job,
+            &mut CpuBlender::new(),
+        )
+    });
+    let blender_name = match &result {
+        Ok(name) => name.clone(),
+        Err(_) => {
+            // Nothing half-written may stay behind, whatever failed.
+            let _ = std::fs::remove_file(path);
+            return Err(result.err().unwrap_or(ExportError::Cancelled));
+        }
+    };
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let frames = schedule.len() as u64;
+    Ok(ExportReport {
+        path: path.to_path_buf(),
+        frames,
+        width,
+        height,
+        fps,
+        duration_secs: frames as f64 / fps,
+        bytes,
+        elapsed_secs: started.elapsed().as_secs_f64(),
+        blender: blender_name,
+        cropped_to_even: (width, height) != (geometry.width, geometry.height),
+        audio: settings.audio.clone(),
+    })
+}
+
+/// Drives the producer side and joins the encoder thread; returns the blender's name.
+fn run(
+    source: &mut dyn FrameSource,
+    writer: Mp4Writer,
+    schedule: &BlendSchedule,
+    (width, height): (usize, usize),
+    job: &Job,
+    blender: &mut dyn Blender,
+) -> Result<String, ExportError> {
+    job.set_total(schedule.len() as u64);
+    job.set_message("encoding");
+    let (to_encoder, from_producer) = sync_channel::<ToEncoder>(IN_FLIGHT - 1);
+    let (recycle, recycled) = sync_channel::<Yuv420>(IN_FLIGHT);
+    let encoder_job = job.clone();
+    let encoder = std::thread::Builder::new()
+        .name("export-encoder".into())
+        .spawn(move || encode_loop(writer, from_producer, recycle, &encoder_job))
+        .map_err(|e| ExportError::Encode {
+            path: PathBuf::new(),
+            reason: format!("cannot start the encoder thread: {e}"),
+        })?;
+    let produced = produce(
+        source,
+        schedule,
+        (width, height),
+        job,
+        blender,
+        &to_encoder,
+        &recycled,
+    );
+    if produced.is_ok() {
+        // The encoder may have died already; its own error is the one to report.
+        let _ = to_encoder.send(ToEncoder::Finish);
+    }
+    drop(to_encoder);
+    let encoded = encoder.join().unwrap_or_else(|_| {
+        Err(ExportError::Encode {
+            path: PathBuf::new(),
+            reason: "the encoder thread panicked".into(),
+        })
+    });
+    if job.is_cancelled() {
+        return Err(ExportError::Cancelled);
+    }
+    // When one side fails the other sees a closed channel and reports `Cancelled`; the
+    // failure that came first is the one to show.
+    match (produced, encoded) {
+        (Ok(()), Ok(())) => Ok(blender.name()),
+        (Err(first), Err(ExportError::Cancelled)) | (Err(first), Ok(())) => Err(first),
+        (_, Err(first)) => Err(first),
+    }
+}
+
+fn produce(
+    source: &mut dyn FrameSource,
+    schedule: &BlendSchedule,
+    (width, height): (usize, usize),
+    job: &Job,
+    blender: &mut dyn Blender,
+    to_encoder: &SyncSender<ToEncoder>,
+    recycled: &Receiver<Yuv420>,
+) -> Result<(), ExportError> {
+    let mut allocated = 0;
+    let mut next_buffer = || -> Result<Yuv420, ExportError> {
+        if let Ok(buffer) = recycled.try_recv() {
+            return Ok(buffer);
+        }
+        if allocated < IN_FLIGHT {
+            allocated += 1;
+            return Ok(Yuv420::new(width, height));
+        }
+        recycled.recv().map_err(|_| ExportError::Cancelled)
+    };
+    let send = |frame: Yuv420| -> Result<(), ExportError> {
+        to_encoder
+            .send(ToEncoder::Frame(frame))
+            .map_err(|_| ExportError::Cancelled)
+    };
+    let convert =
+        |source: &mut dyn FrameSource, index: usize| -> Result<Arc<Yuv420>, ExportError> {
+            let mut yuv = Yuv420::new(width, height);
+            source.with_frame(index, &mut |frame| yuv.fill_from(frame))?;
+            Ok(Arc::new(yuv))
+        };
+    let mut current = convert(source, 0)?;
+    for a in 0..schedule.sources {
+        job.check().map_err(|_| ExportError::Cancelled)?;
+        let mut frame = next_buffer()?;
+        frame.data_mut().copy_from_slice(current.data());
+        send(frame)?;
+        if a + 1 == schedule.sources {
+            break;
+        }
+        let next = convert(source, a + 1)?;
+        if schedule.steps > 0 {
+            blender.set_pair(current.clone(), next.clone())?;
+            for j in 1..=schedule.steps {
+                job.check().map_err(|_| ExportError::Cancelled)?;
+                let mut frame = next_buffer()?;
+                blender.blend_into(schedule.weight(j), &mut frame)?;
+                send(frame)?;
+            }
+        }
+        current = next;
+    }
+    Ok(())
+}
+
+fn encode_loop(
+    mut writer: Mp4Writer,
+    frames: Receiver<ToEncoder>,
+    recycle: SyncSender<Yuv420>,
+    job: &Job,
+) -> Result<(), ExportError> {
+    loop {
+        match frames.recv() {
+            Ok(ToEncoder::Frame(frame)) => {
+                if job.is_cancelled() {
+                    return Err(ExportError::Cancelled);
+                }
+                writer.write(&frame)?;
+                job.advance(1);
+                // The producer may be gone (error); the buffer is then simply dropped.
+                let _ = recycle.try_send(frame);
+            }
+            Ok(ToEncoder::Finish) => return writer.finish(),
+            Err(_) => return Err(ExportError::Cancelled),
+        }
+    }
+}
