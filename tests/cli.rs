@@ -56,3 +56,36 @@ fn guard_is_reported_by_the_cli() {
         "{stdout}"
     );
 }
+
+#[test]
+fn export_writes_then_refuses_to_overwrite_without_force() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.mp4");
+    let out_str = out.to_str().unwrap();
+    let args = [
+        "export",
+        sample,
+        "-o",
+        out_str,
+        "--interp-steps",
+        "2",
+        "--preset",
+        "ultrafast",
+    ];
+    let (code, stdout, stderr) = stackscope(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("118 frames"), "{stdout}");
+    let (code, _, stderr) = stackscope(&args);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("already exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = stackscope(&[&args[..], &["--force"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) =
+        stackscope(&[&args[..], &["--force", "--interp-steps", "500"]].concat());
+    assert_eq!(code, 1);
+    assert!(stderr.contains("500") && stderr.contains("200"), "{stderr}");
+}
