@@ -84,8 +84,16 @@ fn export_writes_then_refuses_to_overwrite_without_force() {
     );
     let (code, _, stderr) = stackscope(&[&args[..], &["--force"]].concat());
     assert_eq!(code, 0, "{stderr}");
-    let (code, _, stderr) =
-        stackscope(&[&args[..], &["--force", "--interp-steps", "500"]].concat());
+    let too_many = [
+        "export",
+        sample,
+        "-o",
+        out_str,
+        "--interp-steps",
+        "500",
+        "--force",
+    ];
+    let (code, _, stderr) = stackscope(&too_many);
     assert_eq!(code, 1);
     assert!(stderr.contains("500") && stderr.contains("200"), "{stderr}");
 }
