@@ -4,10 +4,12 @@
 //! The core modules take plain data and a [`job::Job`] handle and return plain data or typed
 //! errors; none of them knows about a window or a terminal.
 
+pub mod display;
 pub mod export;
 pub mod interp;
 pub mod job;
 pub mod load;
+pub mod ops;
 pub mod sample;
 pub mod source;
 pub mod stack;

@@ -1,0 +1,7 @@
+//! Analysis operations on the frame matrix: reductions, normalization, ROI time curves,
+//! line profiles with envelopes and kymographs, crop and mask. Plain data in, plain data out;
+//! the window and the CLI call exactly these functions.
+
+pub mod reduce;
+
+pub use reduce::{ReduceError, ReduceOp, reduce};

@@ -1,0 +1,375 @@
+//! Reductions over frames: one `f32` image (`h × w × c`) from a range of frames.
+//!
+//! The work is split into bands of rows; each band streams over every frame of the range and
+//! accumulates in integers, so each byte of the stack is read once per op and the result is
+//! exact (std from exact integer sums, no cancellation). Median uses a 256-bin count per
+//! element: O(n), exact, no sorting. Works the same on owned and memory-mapped stacks.
+
+use std::ops::Range;
+
+use ndarray::{Array3, ArrayView3, ArrayView4, Axis, s};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::job::{Cancelled, Job};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ReduceOp {
+    Mean,
+    Sum,
+    Max,
+    Min,
+    /// Population standard deviation.
+    Std,
+    /// For an even count, the mean of the two middle values (numpy's definition).
+    Median,
+}
+
+impl ReduceOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Mean => "mean",
+            Self::Sum => "sum",
+            Self::Max => "max",
+            Self::Min => "min",
+            Self::Std => "std",
+            Self::Median => "median",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReduceError {
+    #[error("frame range {start}..{end} is empty or past the {frames} frames")]
+    Range {
+        start: usize,
+        end: usize,
+        frames: usize,
+    },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl From<Cancelled> for ReduceError {
+    fn from(_: Cancelled) -> Self {
+        Self::Cancelled
+    }
+}
+
+/// Elements per band and per accumulator kind: the accumulators of one band stay in L2.
+fn band_rows(row_elems: usize, bytes_per_elem: usize) -> usize {
+    const BAND_BYTES: usize = 256 * 1024;
+    (BAND_BYTES / (row_elems * bytes_per_elem).max(1)).max(1)
+}
+
+/// Row `y` of a frame as contiguous bytes (borrowed when the layout allows).
+fn row<'a>(frame: &ArrayView3<'a, u8>, y: usize) -> std::borrow::Cow<'a, [u8]> {
+    let r = frame.clone().index_axis_move(Axis(0), y);
+    match r.to_slice() {
+        Some(slice) => std::borrow::Cow::Borrowed(slice),
+        None => std::borrow::Cow::Owned(r.iter().copied().collect()),
+    }
+}
+
+/// Streams every frame of `range` over each band of rows, in parallel across bands.
+/// `visit(frame_row_bytes, band_accumulator_row)` is called for every row of every frame;
+/// `finish(band_accumulator, band_output)` turns a band's accumulator into `f32` values.
+fn reduce_bands<A, V, F>(
+    stack: ArrayView4<u8>,
+    range: Range<usize>,
+    acc_per_elem: usize,
+    acc_init: A,
+    visit: V,
+    finish: F,
+    job: &Job,
+) -> Result<Array3<f32>, ReduceError>
+where
+    A: Clone + Send + Sync,
+    V: Fn(&[u8], &mut [A]) + Sync,
+    F: Fn(&[A], &mut [f32]) + Sync,
+{
+    let (h, w, c) = (stack.shape()[1], stack.shape()[2], stack.shape()[3]);
+    let row_elems = w * c;
+    let rows_per_band = band_rows(row_elems, acc_per_elem * std::mem::size_of::<A>());
+    let mut out = vec![0f32; h * w * c];
+    let frames = stack.slice(s![range.clone(), .., .., ..]);
+    job.set_total(h.div_ceil(rows_per_band) as u64);
+    out.par_chunks_mut(rows_per_band * row_elems)
+        .enumerate()
+        .try_for_each(|(band, out_band)| -> Result<(), ReduceError> {
+            job.check()?;
+            let y0 = band * rows_per_band;
+            let rows = out_band.len() / row_elems;
+            let mut acc = vec![acc_init.clone(); rows * row_elems * acc_per_elem];
+            for frame in frames.outer_iter() {
+                for r in 0..rows {
+                    let bytes = row(&frame, y0 + r);
+                    let start = r * row_elems * acc_per_elem;
+                    visit(&bytes, &mut acc[start..start + row_elems * acc_per_elem]);
+                }
+            }
+            finish(&acc, out_band);
+            job.advance(1);
+            Ok(())
+        })?;
+    Ok(Array3::from_shape_vec((h, w, c), out).unwrap_or_else(|_| Array3::zeros((h, w, c))))
+}
+
+/// Reduces frames `range` (all frames when `None`) of `stack` with `op`.
+pub fn reduce(
+    stack: ArrayView4<u8>,
+    op: ReduceOp,
+    range: Option<Range<usize>>,
+    job: &Job,
+) -> Result<Array3<f32>, ReduceError> {
+    let frames = stack.shape()[0];
+    let range = range.unwrap_or(0..frames);
+    if range.start >= range.end || range.end > frames {
+        return Err(ReduceError::Range {
+            start: range.start,
+            end: range.end,
+            frames,
+        });
+    }
+    let n = range.len();
+    match op {
+        ReduceOp::Sum | ReduceOp::Mean => {
+            let scale = if op == ReduceOp::Mean {
+                1.0 / n as f64
+            } else {
+                1.0
+            };
+            // u32 holds 16.8 M frames of 255; longer stacks take the u64 path.
+            if n < (u32::MAX / 255) as usize {
+                reduce_bands(
+                    stack,
+                    range,
+                    1,
+                    0u32,
+                    |bytes, acc| {
+                        for (a, &b) in acc.iter_mut().zip(bytes) {
+                            *a += u32::from(b);
+                        }
+                    },
+                    |acc, out| {
+                        for (o, &a) in out.iter_mut().zip(acc) {
+                            *o = (f64::from(a) * scale) as f32;
+                        }
+                    },
+                    job,
+                )
+            } else {
+                reduce_bands(
+                    stack,
+                    range,
+                    1,
+                    0u64,
+                    |bytes, acc| {
+                        for (a, &b) in acc.iter_mut().zip(bytes) {
+                            *a += u64::from(b);
+                        }
+                    },
+                    |acc, out| {
+                        for (o, &a) in out.iter_mut().zip(acc) {
+                            *o = (a as f64 * scale) as f32;
+                        }
+                    },
+                    job,
+                )
+            }
+        }
+        ReduceOp::Max | ReduceOp::Min => {
+            let is_max = op == ReduceOp::Max;
+            reduce_bands(
+                stack,
+                range,
+                1,
+                if is_max { 0u8 } else { 255u8 },
+                |bytes, acc| {
+                    if is_max {
+                        for (a, &b) in acc.iter_mut().zip(bytes) {
+                            *a = (*a).max(b);
+                        }
+                    } else {
+                        for (a, &b) in acc.iter_mut().zip(bytes) {
+                            *a = (*a).min(b);
+                        }
+                    }
+                },
+                |acc, out| {
+                    for (o, &a) in out.iter_mut().zip(acc) {
+                        *o = f32::from(a);
+                    }
+                },
+                job,
+            )
+        }
+        ReduceOp::Std => reduce_bands(
+            stack,
+            range,
+            2,
+            0u64,
+            |bytes, acc| {
+                for (pair, &b) in acc.chunks_exact_mut(2).zip(bytes) {
+                    let v = u64::from(b);
+                    pair[0] += v;
+                    pair[1] += v * v;
+                }
+            },
+            |acc, out| {
+                let nf = n as f64;
+                for (o, pair) in out.iter_mut().zip(acc.chunks_exact(2)) {
+                    // Exact integers: n·Σx² − (Σx)² has no cancellation error.
+                    let (s1, s2) = (pair[0] as f64, pair[1] as f64);
+                    let var = ((nf * s2 - s1 * s1) / (nf * nf)).max(0.0);
+                    *o = var.sqrt() as f32;
+                }
+            },
+            job,
+        ),
+        ReduceOp::Median => reduce_bands(
+            stack,
+            range,
+            256,
+            0u32,
+            |bytes, acc| {
+                for (i, &b) in bytes.iter().enumerate() {
+                    acc[i * 256 + usize::from(b)] += 1;
+                }
+            },
+            |acc, out| {
+                for (o, hist) in out.iter_mut().zip(acc.chunks_exact(256)) {
+                    *o = median_of_histogram(hist, n);
+                }
+            },
+            job,
+        ),
+    }
+}
+
+/// Median of `n` values counted in a 256-bin histogram (two middle values averaged).
+fn median_of_histogram(hist: &[u32], n: usize) -> f32 {
+    let lower_rank = (n - 1) / 2;
+    let upper_rank = n / 2;
+    let (mut lower, mut upper) = (None, None);
+    let mut seen = 0usize;
+    for (value, &count) in hist.iter().enumerate() {
+        seen += count as usize;
+        if lower.is_none() && seen > lower_rank {
+            lower = Some(value);
+        }
+        if seen > upper_rank {
+            upper = Some(value);
+            break;
+        }
+    }
+    let (lo, hi) = (lower.unwrap_or(0), upper.unwrap_or(0));
+    (lo + hi) as f32 / 2.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array4;
+
+    fn pseudo_random(n: usize, h: usize, w: usize, c: usize, seed: u32) -> Array4<u8> {
+        let mut state = seed | 1;
+        Array4::from_shape_simple_fn((n, h, w, c), || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 7) as u8
+        })
+    }
+
+    /// The definition, element by element, in f64.
+    fn naive(stack: &Array4<u8>, op: ReduceOp, range: Range<usize>) -> Array3<f32> {
+        let (h, w, c) = (stack.shape()[1], stack.shape()[2], stack.shape()[3]);
+        Array3::from_shape_fn((h, w, c), |(y, x, k)| {
+            let mut v: Vec<f64> = range
+                .clone()
+                .map(|i| f64::from(stack[[i, y, x, k]]))
+                .collect();
+            let n = v.len() as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            (match op {
+                ReduceOp::Sum => v.iter().sum(),
+                ReduceOp::Mean => mean,
+                ReduceOp::Max => v.iter().cloned().fold(f64::MIN, f64::max),
+                ReduceOp::Min => v.iter().cloned().fold(f64::MAX, f64::min),
+                ReduceOp::Std => (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt(),
+                ReduceOp::Median => {
+                    v.sort_by(f64::total_cmp);
+                    let m = v.len();
+                    (v[(m - 1) / 2] + v[m / 2]) / 2.0
+                }
+            }) as f32
+        })
+    }
+
+    #[test]
+    fn every_op_matches_the_naive_definition() {
+        for (shape, range) in [
+            ((7, 5, 9, 1), 0..7),
+            ((6, 11, 3, 3), 1..5),
+            ((4, 2, 2, 1), 2..3),
+        ] {
+            let (n, h, w, c) = shape;
+            let stack = pseudo_random(n, h, w, c, (n * 31 + h) as u32);
+            for op in [
+                ReduceOp::Mean,
+                ReduceOp::Sum,
+                ReduceOp::Max,
+                ReduceOp::Min,
+                ReduceOp::Std,
+                ReduceOp::Median,
+            ] {
+                let got = reduce(stack.view(), op, Some(range.clone()), &Job::new()).unwrap();
+                let want = naive(&stack, op, range.clone());
+                for (g, w) in got.iter().zip(want.iter()) {
+                    assert!(
+                        (g - w).abs() <= 1e-3 * w.abs().max(1.0),
+                        "{op:?} {shape:?}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn median_of_even_counts_averages_the_middle_pair() {
+        let mut stack = Array4::zeros((4, 1, 1, 1));
+        for (i, v) in [10u8, 3, 200, 7].into_iter().enumerate() {
+            stack[[i, 0, 0, 0]] = v;
+        }
+        let m = reduce(stack.view(), ReduceOp::Median, None, &Job::new()).unwrap();
+        assert_eq!(m[[0, 0, 0]], 8.5);
+    }
+
+    #[test]
+    fn std_of_constant_data_is_zero() {
+        let stack = Array4::from_elem((1000, 3, 3, 1), 251u8);
+        let s = reduce(stack.view(), ReduceOp::Std, None, &Job::new()).unwrap();
+        assert!(s.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn strided_views_reduce_like_their_copies() {
+        let stack = pseudo_random(6, 8, 10, 1, 9);
+        let view = stack.slice(s![..;2, 1..7, 2..9, ..]);
+        let copy = view.to_owned();
+        for op in [ReduceOp::Mean, ReduceOp::Median, ReduceOp::Std] {
+            let a = reduce(view, op, None, &Job::new()).unwrap();
+            let b = reduce(copy.view(), op, None, &Job::new()).unwrap();
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn bad_ranges_are_errors() {
+        let stack = Array4::<u8>::zeros((3, 2, 2, 1));
+        assert!(reduce(stack.view(), ReduceOp::Mean, Some(2..2), &Job::new()).is_err());
+        assert!(reduce(stack.view(), ReduceOp::Mean, Some(1..4), &Job::new()).is_err());
+    }
+}
