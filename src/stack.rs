@@ -100,6 +100,16 @@ impl StackMeta {
     }
 }
 
+/// Row `y` of an `h × w × c` frame as contiguous bytes: borrowed when the row is contiguous
+/// (owned stacks, mapped windows), copied only for exotic strides.
+pub fn row_bytes<'a>(frame: ArrayView3<'a, u8>, y: usize) -> std::borrow::Cow<'a, [u8]> {
+    let row = frame.index_axis_move(Axis(0), y);
+    match row.to_slice() {
+        Some(slice) => std::borrow::Cow::Borrowed(slice),
+        None => std::borrow::Cow::Owned(row.iter().copied().collect()),
+    }
+}
+
 /// Pixels of a stack: in memory, or a (possibly strided) window into a mapped file.
 #[derive(Debug)]
 enum Storage {

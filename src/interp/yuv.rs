@@ -8,6 +8,8 @@
 use ndarray::ArrayView3;
 use rayon::prelude::*;
 
+use crate::stack::row_bytes;
+
 /// Three planes in one buffer: Y (`w × h`), then U and V (`w/2 × h/2` each). Even sizes only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Yuv420 {
@@ -75,8 +77,8 @@ impl Yuv420 {
             .enumerate()
             .for_each(|(pair, ((y_rows, u_row), v_row))| {
                 let (y_top, y_bottom) = y_rows.split_at_mut(w);
-                let top = row_bytes(&image, 2 * pair);
-                let bottom = row_bytes(&image, 2 * pair + 1);
+                let top = row_bytes(image, 2 * pair);
+                let bottom = row_bytes(image, 2 * pair + 1);
                 if channels == 1 {
                     for (out, &v) in y_top.iter_mut().zip(top.iter()) {
                         *out = luma_from_gray(v);
@@ -104,15 +106,6 @@ impl Yuv420 {
                     v_row[cx] = (128 + ((112 * r - 94 * g - 18 * b + 128) >> 8)) as u8;
                 }
             });
-    }
-}
-
-/// Row `y` of an `h × w × c` view as contiguous bytes (borrowed when the view allows).
-fn row_bytes<'a>(image: &'a ArrayView3<'_, u8>, y: usize) -> std::borrow::Cow<'a, [u8]> {
-    let row = image.index_axis(ndarray::Axis(0), y);
-    match row.to_slice() {
-        Some(slice) => std::borrow::Cow::Borrowed(slice),
-        None => std::borrow::Cow::Owned(row.iter().copied().collect()),
     }
 }
 

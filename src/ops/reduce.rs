@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::job::{Cancelled, Job};
+use crate::stack::row_bytes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -63,15 +64,6 @@ fn band_rows(row_elems: usize, bytes_per_elem: usize) -> usize {
     (BAND_BYTES / (row_elems * bytes_per_elem).max(1)).max(1)
 }
 
-/// Row `y` of a frame as contiguous bytes (borrowed when the layout allows).
-fn row<'a>(frame: &ArrayView3<'a, u8>, y: usize) -> std::borrow::Cow<'a, [u8]> {
-    let r = frame.clone().index_axis_move(Axis(0), y);
-    match r.to_slice() {
-        Some(slice) => std::borrow::Cow::Borrowed(slice),
-        None => std::borrow::Cow::Owned(r.iter().copied().collect()),
-    }
-}
-
 /// Streams every frame of `range` over each band of rows, in parallel across bands.
 /// `visit(frame_row_bytes, band_accumulator_row)` is called for every row of every frame;
 /// `finish(band_accumulator, band_output)` turns a band's accumulator into `f32` values.
@@ -104,7 +96,7 @@ where
             let mut acc = vec![acc_init.clone(); rows * row_elems * acc_per_elem];
             for frame in frames.outer_iter() {
                 for r in 0..rows {
-                    let bytes = row(&frame, y0 + r);
+                    let bytes = row_bytes(frame, y0 + r);
                     let start = r * row_elems * acc_per_elem;
                     visit(&bytes, &mut acc[start..start + row_elems * acc_per_elem]);
                 }
