@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use ndarray::{Array3, ArrayView3, ArrayView4, Axis, s};
+use ndarray::{Array3, ArrayView4, s};
 use rayon::prelude::*;
 use serde::Serialize;
 
