@@ -2,6 +2,8 @@
 //! line profiles with envelopes and kymographs, crop and mask. Plain data in, plain data out;
 //! the window and the CLI call exactly these functions.
 
+pub mod normalize;
 pub mod reduce;
 
+pub use normalize::{NormalizeError, NormalizeSettings, Normalizer, Reference, gaussian_blur};
 pub use reduce::{ReduceError, ReduceOp, reduce};
