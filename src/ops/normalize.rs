@@ -230,7 +230,7 @@ impl Normalizer {
             };
             let start = self.window_start(t).unwrap_or(0);
             let state = sum.get_or_insert_with(|| {
-                let mut s = Array3::<u32>::zeros(dims.clone());
+                let mut s = Array3::<u32>::zeros(dims);
                 for f in stack
                     .slice(ndarray::s![start..start + window, .., .., ..])
                     .outer_iter()
