@@ -4,6 +4,8 @@
 
 pub mod normalize;
 pub mod reduce;
+pub mod roi;
 
 pub use normalize::{NormalizeError, NormalizeSettings, Normalizer, Reference, gaussian_blur};
 pub use reduce::{ReduceError, ReduceOp, reduce};
+pub use roi::{Region, RoiCurve, RoiStats, Shape, curves_csv, roi_curves};
