@@ -1,8 +1,10 @@
 //! The command line: argument types, progress display, and one function per subcommand.
 
+mod analyze_ops;
 mod export;
 mod info;
 mod load_args;
+mod normalize_args;
 mod progress;
 
 use std::process::ExitCode;
@@ -10,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use load_args::LoadArgs;
+pub use normalize_args::NormalizeArgs;
 
 /// Open, analyse and export image stacks (folders of images, videos, .npy, multi-page TIFF).
 #[derive(Debug, Parser)]
@@ -25,6 +28,12 @@ pub enum Command {
     Info(info::InfoArgs),
     /// Encode a stack as H.264 MP4, optionally blending frames in between and adding audio.
     Export(export::ExportArgs),
+    /// Reduce frames to one image: mean, sum, max, min, std or median.
+    Reduce(analyze_ops::ReduceArgs),
+    /// Time curves of regions (rectangles, ellipses, polygons, pixels) as CSV.
+    Roi(analyze_ops::RoiArgs),
+    /// A line profile with its min/max envelope over frames, and a kymograph.
+    Profile(analyze_ops::ProfileArgs),
 }
 
 /// Runs the parsed command line; errors are printed here, once, as one line with its cause.
@@ -32,6 +41,9 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Info(args) => info::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Reduce(args) => analyze_ops::reduce(&args),
+        Command::Roi(args) => analyze_ops::roi(&args),
+        Command::Profile(args) => analyze_ops::profile(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

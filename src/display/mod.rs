@@ -5,6 +5,10 @@
 //! Signed data (negative and positive values, such as dF/F or a background-subtracted frame)
 //! gets a diverging map centred on zero when the mapping is chosen automatically.
 
+mod save;
+
+pub use save::{SaveError, save_image};
+
 use ndarray::{ArrayView3, Zip};
 use rayon::prelude::*;
 use serde::Serialize;

@@ -240,6 +240,81 @@ pub fn reduce(
     }
 }
 
+/// Reduces float frames as they come (normalized data). Mean, sum, max, min and std stream
+/// with per-pixel accumulators (std by Welford's update); median has to see every value of a
+/// pixel, so it keeps the float frames in memory (`n × h × w × c × 4` bytes). NaN propagates.
+pub fn reduce_f32(
+    frames: impl Iterator<Item = Array3<f32>>,
+    op: ReduceOp,
+    job: &Job,
+) -> Result<Array3<f32>, ReduceError> {
+    let mut frames = frames.peekable();
+    let Some(first) = frames.peek() else {
+        return Err(ReduceError::Range {
+            start: 0,
+            end: 0,
+            frames: 0,
+        });
+    };
+    let dims = first.raw_dim();
+    if op == ReduceOp::Median {
+        let mut all = Vec::new();
+        for f in frames {
+            job.check()?;
+            all.push(f);
+        }
+        let n = all.len();
+        let mut values = vec![0f32; n];
+        return Ok(Array3::from_shape_fn(dims, |idx| {
+            for (v, f) in values.iter_mut().zip(&all) {
+                *v = f[idx];
+            }
+            values.sort_by(f32::total_cmp);
+            (values[(n - 1) / 2] + values[n / 2]) / 2.0
+        }));
+    }
+    let mut count = 0f64;
+    let mut acc = Array3::<f64>::zeros(dims);
+    let mut m2 = Array3::<f64>::zeros(if op == ReduceOp::Std {
+        dims
+    } else {
+        ndarray::Dim([0, 0, 0])
+    });
+    let init = match op {
+        ReduceOp::Max => f64::NEG_INFINITY,
+        ReduceOp::Min => f64::INFINITY,
+        _ => 0.0,
+    };
+    acc.fill(init);
+    for f in frames {
+        job.check()?;
+        count += 1.0;
+        match op {
+            ReduceOp::Sum | ReduceOp::Mean => acc.zip_mut_with(&f, |a, &v| *a += f64::from(v)),
+            ReduceOp::Max => acc.zip_mut_with(&f, |a, &v| *a = a.max(f64::from(v))),
+            ReduceOp::Min => acc.zip_mut_with(&f, |a, &v| *a = a.min(f64::from(v))),
+            ReduceOp::Std => {
+                ndarray::Zip::from(&mut acc)
+                    .and(&mut m2)
+                    .and(&f)
+                    .for_each(|mean, m2, &v| {
+                        let v = f64::from(v);
+                        let delta = v - *mean;
+                        *mean += delta / count;
+                        *m2 += delta * (v - *mean);
+                    })
+            }
+            ReduceOp::Median => {}
+        }
+        job.advance(1);
+    }
+    Ok(match op {
+        ReduceOp::Mean => acc.mapv(|a| (a / count) as f32),
+        ReduceOp::Std => m2.mapv(|m| (m / count).sqrt() as f32),
+        _ => acc.mapv(|a| a as f32),
+    })
+}
+
 /// Median of `n` values counted in a 256-bin histogram (two middle values averaged).
 fn median_of_histogram(hist: &[u32], n: usize) -> f32 {
     let lower_rank = (n - 1) / 2;
@@ -355,6 +430,29 @@ mod tests {
             let a = reduce(view, op, None, &Job::new()).unwrap();
             let b = reduce(copy.view(), op, None, &Job::new()).unwrap();
             assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn float_frames_reduce_like_bytes() {
+        let stack = pseudo_random(9, 4, 5, 3, 77);
+        let floats = || stack.outer_iter().map(|f| f.mapv(f32::from));
+        for op in [
+            ReduceOp::Mean,
+            ReduceOp::Sum,
+            ReduceOp::Max,
+            ReduceOp::Min,
+            ReduceOp::Std,
+            ReduceOp::Median,
+        ] {
+            let a = reduce(stack.view(), op, None, &Job::new()).unwrap();
+            let b = reduce_f32(floats(), op, &Job::new()).unwrap();
+            for (x, y) in a.iter().zip(b.iter()) {
+                assert!(
+                    (x - y).abs() <= 1e-3 * x.abs().max(1.0),
+                    "{op:?}: {x} vs {y}"
+                );
+            }
         }
     }
 

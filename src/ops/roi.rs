@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::str::FromStr;
 
-use ndarray::{Array2, ArrayView2, ArrayView3, ArrayView4, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayView4, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -76,7 +76,7 @@ impl Shape {
     /// `x0,y0,x1,y1,x2,y2,…` (at least three points).
     pub fn parse_polygon(s: &str) -> Result<Self, String> {
         let v = numbers(s, "polygon")?;
-        if v.len() < 6 || v.len() % 2 != 0 {
+        if v.len() < 6 || !v.len().is_multiple_of(2) {
             return Err(format!("polygon '{s}' needs at least three X,Y points"));
         }
         Ok(Self::Polygon {
@@ -188,7 +188,8 @@ impl Region {
         m
     }
 
-    /// Statistics of one frame inside the region, per channel.
+    /// Statistics of one byte frame inside the region, per channel (median from a 256-bin
+    /// count: exact and O(pixels)).
     pub fn stats(&self, frame: ArrayView3<u8>, with_median: bool) -> Vec<RoiStats> {
         let c = frame.shape()[2];
         (0..c)
@@ -220,6 +221,50 @@ impl Region {
                     } else {
                         f32::NAN
                     },
+                }
+            })
+            .collect()
+    }
+
+    /// Statistics of one float frame (normalized data) inside the region, per channel; NaN
+    /// values are left out.
+    pub fn stats_f32(&self, frame: ArrayView3<f32>, with_median: bool) -> Vec<RoiStats> {
+        let c = frame.shape()[2];
+        (0..c)
+            .map(|k| {
+                let mut values = Vec::new();
+                let (mut sum, mut count) = (0f64, 0usize);
+                let (mut min, mut max) = (f32::INFINITY, f32::NEG_INFINITY);
+                for (y, r) in &self.spans {
+                    for &v in frame.slice(ndarray::s![*y, r.clone(), k]) {
+                        if v.is_nan() {
+                            continue;
+                        }
+                        sum += f64::from(v);
+                        count += 1;
+                        min = min.min(v);
+                        max = max.max(v);
+                        if with_median {
+                            values.push(v);
+                        }
+                    }
+                }
+                let median = if with_median && !values.is_empty() {
+                    values.sort_by(f32::total_cmp);
+                    let m = values.len();
+                    (values[(m - 1) / 2] + values[m / 2]) / 2.0
+                } else {
+                    f32::NAN
+                };
+                RoiStats {
+                    mean: if count > 0 {
+                        (sum / count as f64) as f32
+                    } else {
+                        f32::NAN
+                    },
+                    min: if count > 0 { min } else { f32::NAN },
+                    max: if count > 0 { max } else { f32::NAN },
+                    median,
                 }
             })
             .collect()
@@ -285,6 +330,41 @@ pub fn roi_curves(
         })
         .collect();
     job.check()?;
+    Ok(shapes
+        .iter()
+        .zip(&regions)
+        .enumerate()
+        .map(|(i, (shape, region))| RoiCurve {
+            shape: shape.clone(),
+            pixels: region.pixel_count(),
+            stats: per_frame.iter().map(|f| f[i].clone()).collect(),
+        })
+        .collect())
+}
+
+/// Curves of several regions over float frames (for example a normalization's running
+/// iterator), in the order the frames come.
+pub fn roi_curves_f32(
+    frames: impl Iterator<Item = Array3<f32>>,
+    size: (usize, usize),
+    shapes: &[Shape],
+    mask: Option<ArrayView2<bool>>,
+    with_median: bool,
+    job: &Job,
+) -> Result<Vec<RoiCurve>, Cancelled> {
+    let (w, h) = size;
+    let regions: Vec<Region> = shapes.iter().map(|s| Region::new(s, w, h, mask)).collect();
+    let mut per_frame: Vec<Vec<Vec<RoiStats>>> = Vec::new();
+    for frame in frames {
+        job.check()?;
+        per_frame.push(
+            regions
+                .iter()
+                .map(|r| r.stats_f32(frame.view(), with_median))
+                .collect(),
+        );
+        job.advance(1);
+    }
     Ok(shapes
         .iter()
         .zip(&regions)

@@ -1,0 +1,282 @@
+//! `stackscope reduce`, `roi` and `profile`: the analysis ops on the command line.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use ndarray::Axis;
+use stackscope::display::{Colormap, DisplayMapping, save_image};
+use stackscope::ops::{self, LineSpec, ReduceOp, Shape};
+use stackscope::{FrameStack, Job, load};
+
+use super::progress::{ProgressDisplay, cancel_on_ctrl_c};
+use super::{LoadArgs, NormalizeArgs};
+
+fn load_stack(
+    path: &std::path::Path,
+    load_args: &LoadArgs,
+    job: &Job,
+) -> anyhow::Result<FrameStack> {
+    let _progress = ProgressDisplay::start(job);
+    let loaded = load::load(path, &load_args.options(), job)?;
+    if let Some(msg) = loaded.report.guard_message() {
+        eprintln!("{msg}");
+    }
+    Ok(loaded.stack)
+}
+
+fn mask_for(
+    path: &Option<PathBuf>,
+    stack: &FrameStack,
+) -> anyhow::Result<Option<ndarray::Array2<bool>>> {
+    path.as_ref()
+        .map(|p| {
+            ops::mask_from_image(p, stack.width(), stack.height()).map_err(anyhow::Error::from)
+        })
+        .transpose()
+}
+
+/// How a float image becomes a PNG.
+#[derive(Debug, Clone, Args)]
+pub struct MappingArgs {
+    /// Colormap for PNG output of single-channel results (default: gray, or diverging for
+    /// signed data).
+    #[arg(long, value_enum)]
+    pub colormap: Option<Colormap>,
+    /// Value shown black in PNG output (default: the data's minimum).
+    #[arg(long)]
+    pub min: Option<f32>,
+    /// Value shown white in PNG output (default: the data's maximum).
+    #[arg(long)]
+    pub max: Option<f32>,
+    /// Auto-contrast PNG output, saturating this percentage of pixels (Fiji uses 0.35).
+    #[arg(long, value_name = "PCT")]
+    pub auto_contrast: Option<f64>,
+}
+
+impl MappingArgs {
+    fn mapping(&self, image: ndarray::ArrayView3<f32>) -> DisplayMapping {
+        let mut m = DisplayMapping::automatic(image);
+        if let Some(pct) = self.auto_contrast {
+            let (lo, hi) = stackscope::display::Histogram::of_f32(image, 1024).auto_contrast(pct);
+            (m.min, m.max) = (lo, hi);
+        }
+        if let Some(c) = self.colormap {
+            m.colormap = c;
+        }
+        m.min = self.min.unwrap_or(m.min);
+        m.max = self.max.unwrap_or(m.max);
+        m
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReduceArgs {
+    pub path: PathBuf,
+    /// The reduction.
+    #[arg(long, value_enum)]
+    pub op: ReduceOp,
+    /// Output: .png (display mapping), .tif/.tiff or .npy (f32 values).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Binary mask image: pixels that are 0 become NaN in the result.
+    #[arg(long, value_name = "FILE")]
+    pub mask: Option<PathBuf>,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub normalize: NormalizeArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+pub fn reduce(args: &ReduceArgs) -> anyhow::Result<()> {
+    let job = Job::new();
+    cancel_on_ctrl_c(&job);
+    let stack = load_stack(&args.path, &args.load, &job)?;
+    let mut result = {
+        let _progress = ProgressDisplay::start(&job);
+        match args.normalize.normalizer(&stack, &job)? {
+            Some(n) => ops::reduce_f32(n.frames(stack.view()), args.op, &job)?,
+            None => ops::reduce(stack.view(), args.op, None, &job)?,
+        }
+    };
+    if let Some(mask) = mask_for(&args.mask, &stack)? {
+        ops::apply_mask(&mut result, &mask);
+    }
+    save_image(
+        &args.output,
+        result.view(),
+        Some(args.mapping.mapping(result.view())),
+    )?;
+    let (lo, hi) = stackscope::display::finite_range(result.view());
+    println!(
+        "wrote {}: {} of {} frames, {}×{}×{}, values {lo} … {hi}",
+        args.output.display(),
+        args.op.name(),
+        stack.len(),
+        result.shape()[0],
+        result.shape()[1],
+        result.shape()[2]
+    );
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct RoiArgs {
+    pub path: PathBuf,
+    /// Rectangle X,Y,W,H (repeatable).
+    #[arg(long, value_parser = Shape::parse_rect)]
+    pub rect: Vec<Shape>,
+    /// Ellipse CX,CY,RX,RY (repeatable).
+    #[arg(long, value_parser = Shape::parse_ellipse)]
+    pub ellipse: Vec<Shape>,
+    /// Polygon X0,Y0,X1,Y1,X2,Y2,… (repeatable).
+    #[arg(long, value_parser = Shape::parse_polygon)]
+    pub polygon: Vec<Shape>,
+    /// Single pixel X,Y (repeatable).
+    #[arg(long, value_parser = Shape::parse_probe)]
+    pub probe: Vec<Shape>,
+    /// Also compute the median inside each region.
+    #[arg(long)]
+    pub median: bool,
+    /// Binary mask image: pixels that are 0 are left out of every region.
+    #[arg(long, value_name = "FILE")]
+    pub mask: Option<PathBuf>,
+    /// CSV file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub normalize: NormalizeArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+pub fn roi(args: &RoiArgs) -> anyhow::Result<()> {
+    let shapes: Vec<Shape> = [&args.rect, &args.ellipse, &args.polygon, &args.probe]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    anyhow::ensure!(
+        !shapes.is_empty(),
+        "give at least one --rect, --ellipse, --polygon or --probe"
+    );
+    let job = Job::new();
+    cancel_on_ctrl_c(&job);
+    let stack = load_stack(&args.path, &args.load, &job)?;
+    let mask = mask_for(&args.mask, &stack)?;
+    let curves = {
+        let _progress = ProgressDisplay::start(&job);
+        match args.normalize.normalizer(&stack, &job)? {
+            Some(n) => ops::roi_curves_f32(
+                n.frames(stack.view()),
+                (stack.width(), stack.height()),
+                &shapes,
+                mask.as_ref().map(|m| m.view()),
+                args.median,
+                &job,
+            )?,
+            None => ops::roi_curves(
+                stack.view(),
+                &shapes,
+                mask.as_ref().map(|m| m.view()),
+                args.median,
+                &job,
+            )?,
+        }
+    };
+    for (i, c) in curves.iter().enumerate() {
+        if c.pixels == 0 {
+            eprintln!(
+                "warning: region {i} ({}) covers no pixel of the frame",
+                c.shape.kind()
+            );
+        }
+    }
+    let meta = stack.meta();
+    let times: Option<Vec<f64>> = meta.fps.map(|_| {
+        (0..stack.len())
+            .filter_map(|i| meta.frame_time_secs(i))
+            .collect()
+    });
+    let csv = ops::curves_csv(&curves, &meta.source_frames, times.as_deref(), args.median);
+    std::fs::write(&args.output, csv)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    println!(
+        "wrote {}: {} regions × {} frames",
+        args.output.display(),
+        curves.len(),
+        stack.len()
+    );
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    pub path: PathBuf,
+    /// Polyline X0,Y0,X1,Y1[,X2,Y2…] in pixel coordinates.
+    #[arg(long)]
+    pub line: String,
+    /// Pixels averaged across the line.
+    #[arg(long, default_value_t = 1)]
+    pub width: usize,
+    /// The frame whose profile goes into the CSV's value columns.
+    #[arg(long, default_value_t = 0)]
+    pub frame: usize,
+    /// Also write the P and 100−P percentiles over frames per position.
+    #[arg(long, value_name = "P")]
+    pub percentile: Option<f32>,
+    /// CSV file to write: position, distance, value, min, max (per channel).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Kymograph image (position across, frame down): .png, .tif or .npy.
+    #[arg(long, value_name = "FILE")]
+    pub kymograph: Option<PathBuf>,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub normalize: NormalizeArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+pub fn profile(args: &ProfileArgs) -> anyhow::Result<()> {
+    let line = LineSpec::parse(&args.line, args.width).map_err(anyhow::Error::msg)?;
+    let job = Job::new();
+    cancel_on_ctrl_c(&job);
+    let stack = load_stack(&args.path, &args.load, &job)?;
+    anyhow::ensure!(
+        args.frame < stack.len(),
+        "--frame {} is past the {} loaded frames",
+        args.frame,
+        stack.len()
+    );
+    let kymo = {
+        let _progress = ProgressDisplay::start(&job);
+        match args.normalize.normalizer(&stack, &job)? {
+            Some(n) => ops::kymograph_f32(n.frames(stack.view()), &line, &job)?,
+            None => ops::kymograph(stack.view(), &line, &job)?,
+        }
+    };
+    let env = ops::envelope(&kymo, args.percentile);
+    let samples = line.samples();
+    let current = kymo.index_axis(Axis(0), args.frame).to_owned();
+    std::fs::write(&args.output, ops::profile_csv(&samples, &current, &env))
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    println!(
+        "wrote {}: {} positions",
+        args.output.display(),
+        samples.len()
+    );
+    if let Some(path) = &args.kymograph {
+        save_image(path, kymo.view(), Some(args.mapping.mapping(kymo.view())))?;
+        println!(
+            "wrote {}: {} frames × {} positions",
+            path.display(),
+            kymo.shape()[0],
+            kymo.shape()[1]
+        );
+    }
+    Ok(())
+}
