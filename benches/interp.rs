@@ -23,7 +23,7 @@ fn bench(c: &mut Criterion) {
         blender.set_pair(a, Arc::new(other)).unwrap();
         let mut out = Yuv420::new(w, h);
         group.bench_function("blend_cpu", |b| {
-            b.iter(|| blender.blend_into(97, &mut out).unwrap())
+            b.iter(|| blender.blend_into(97, &mut out.as_planes_mut()).unwrap())
         });
         group.finish();
     }

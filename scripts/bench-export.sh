@@ -3,7 +3,7 @@
 #   1. stackscope export, 49 steps per pair (4951 frames), veryfast, crf 23
 #   2. ffmpeg's own blend interpolation (framerate filter, scene detection off) + x264
 #   3. the floor: x264 alone on the same 4951 blended frames from a raw yuv420p file
-# Then peak RSS of (1) at ~5 000 and ~20 000 output frames. Median of $RUNS runs.
+# Then peak RSS of (1) at ~5 000 and ~20 000 output frames. Runs interleaved, median of $RUNS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -24,20 +24,25 @@ cat "$D/blended.yuv" > /dev/null  # into the page cache
 
 # "wall user+sys maxrss_kb" of one run
 measure() { /usr/bin/time -f "%e %U %S %M" "$@" 2>&1 >/dev/null | tail -n 1 | awk '{print $1, $2 + $3, $4}'; }
-median() {
-  local lines=()
-  for _ in $(seq "$RUNS"); do lines+=("$(measure "$@")"); done
-  printf '%s\n' "${lines[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"
-}
 
-read -r s_wall s_cpu s_rss < <(median "$BIN" export "$D/frames" -o "$D/stackscope.mp4" --force \
-  --interp-steps 49 --fps 100 --preset veryfast --crf 23)
-read -r p_wall p_cpu p_rss < <(median ffmpeg -hide_banner -loglevel error -y -framerate 2 \
-  -i "$D/frames/f%04d.png" -vf "$PEER_VF" -frames:v 4951 -pix_fmt yuv420p -c:v libx264 \
-  -preset veryfast -crf 23 "$D/peer.mp4")
-read -r f_wall f_cpu f_rss < <(median ffmpeg -hide_banner -loglevel error -y -f rawvideo \
-  -pix_fmt yuv420p -s 1280x720 -r 100 -i "$D/blended.yuv" -c:v libx264 -preset veryfast \
-  -crf 23 "$D/floor.mp4")
+# The three commands take turns, so drift in the machine's state (page cache, other load)
+# reaches all of them alike; then the median of each.
+ours=(); peer=(); floor=()
+for _ in $(seq "$RUNS"); do
+  ours+=("$(measure "$BIN" export "$D/frames" -o "$D/stackscope.mp4" --force \
+    --interp-steps 49 --fps 100 --preset veryfast --crf 23)")
+  peer+=("$(measure ffmpeg -hide_banner -loglevel error -y -framerate 2 \
+    -i "$D/frames/f%04d.png" -vf "$PEER_VF" -frames:v 4951 -pix_fmt yuv420p -c:v libx264 \
+    -preset veryfast -crf 23 "$D/peer.mp4")")
+  floor+=("$(measure ffmpeg -hide_banner -loglevel error -y -f rawvideo \
+    -pix_fmt yuv420p -s 1280x720 -r 100 -i "$D/blended.yuv" -c:v libx264 -preset veryfast \
+    -crf 23 "$D/floor.mp4")")
+done
+mid() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
+mid_cpu() { printf '%s\n' "$@" | awk '{print $2}' | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
+read -r s_wall _ s_rss < <(mid "${ours[@]}"); s_cpu=$(mid_cpu "${ours[@]}")
+read -r p_wall _ p_rss < <(mid "${peer[@]}"); p_cpu=$(mid_cpu "${peer[@]}")
+read -r f_wall _ f_rss < <(mid "${floor[@]}"); f_cpu=$(mid_cpu "${floor[@]}")
 
 frames=$(ffprobe -v error -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$D/stackscope.mp4")
 peer_hashes=$(ffmpeg -v error -i "$D/peer.mp4" -frames:v 3 -f framemd5 - | grep -v '^#' | awk '{print $NF}' | sort -u | wc -l)
@@ -51,5 +56,5 @@ echo "stackscope / floor: wall $(echo "scale=3; $s_wall / $f_wall" | bc), cpu $(
 echo "stackscope / peer:  wall $(echo "scale=3; $s_wall / $p_wall" | bc), cpu $(echo "scale=3; $s_cpu / $p_cpu" | bc)"
 
 read -r _ _ rss_20k < <(measure "$BIN" export "$D/frames" -o "$D/20k.mp4" --force \
-  --interp-steps 200 --fps 100 --preset ultrafast --crf 23)
-echo "peak RSS at 4951 frames: $s_rss KB; at 19900 frames (ultrafast): $rss_20k KB"
+  --interp-steps 200 --fps 100 --preset veryfast --crf 23)
+echo "peak RSS at 4951 frames: $s_rss KB; at 19900 frames: $rss_20k KB"

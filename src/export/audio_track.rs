@@ -92,7 +92,7 @@ impl AudioTrack {
             .flags()
             .contains(ffmpeg::format::Flags::GLOBAL_HEADER)
         {
-            encoder.set_flags(ffmpeg::codec::Flags::GLOBAL_HEADER);
+            super::encoder::add_global_header(&mut encoder);
         }
         let encoder = encoder
             .open_with(Dictionary::new())

@@ -13,7 +13,7 @@ use ffmpeg_next as ffmpeg;
 
 use super::audio_track::AudioTrack;
 use super::error::ExportError;
-use crate::interp::Yuv420;
+use crate::interp::{PlanesMut, Yuv420};
 
 /// x264 presets, fastest first.
 pub const PRESETS: [&str; 10] = [
@@ -51,6 +51,15 @@ pub fn fps_rational(fps: f64) -> Rational {
         return Rational::new((ntsc * 1000.0) as i32, 1001);
     }
     Rational::new((fps * 1000.0).round() as i32, 1000).reduce()
+}
+
+/// Adds `GLOBAL_HEADER` to a codec context's flags. ffmpeg-next only offers a setter that
+/// replaces every flag, which would drop libx264's defaults (`+cgop`: closed GOPs).
+pub(super) fn add_global_header(context: &mut ffmpeg::codec::context::Context) {
+    // SAFETY: the context is valid and not yet opened; `flags` is a plain int field.
+    unsafe {
+        (*context.as_mut_ptr()).flags |= ffmpeg::ffi::AV_CODEC_FLAG_GLOBAL_HEADER as i32;
+    }
 }
 
 pub struct Mp4Writer {
@@ -108,7 +117,7 @@ impl Mp4Writer {
         encoder.set_colorspace(ffmpeg::color::Space::SMPTE170M);
         encoder.set_color_range(ffmpeg::color::Range::MPEG);
         if global_header {
-            encoder.set_flags(ffmpeg::codec::Flags::GLOBAL_HEADER);
+            add_global_header(&mut encoder);
         }
         let mut options = Dictionary::new();
         options.set("preset", &settings.preset);
@@ -157,8 +166,11 @@ impl Mp4Writer {
         self.next_pts as u64
     }
 
-    /// Encodes one frame (same size as the settings).
-    pub fn write(&mut self, picture: &Yuv420) -> Result<(), ExportError> {
+    /// Encodes one frame that `fill` writes straight into the encoder's picture buffer.
+    pub fn write_with(
+        &mut self,
+        fill: impl FnOnce(&mut PlanesMut) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
         // SAFETY: the frame was allocated by FFmpeg; making it writable copies its buffers if
         // the encoder still holds a reference, so writing below never changes a queued frame.
         let ret = unsafe { ffmpeg::ffi::av_frame_make_writable(self.frame.as_mut_ptr()) };
@@ -169,18 +181,30 @@ impl Mp4Writer {
                 ffmpeg::Error::from(ret),
             ));
         }
-        let (w, h) = (picture.width(), picture.height());
-        let (y, u, v) = picture.planes();
-        for (plane, (src, width, height)) in [(y, w, h), (u, w / 2, h / 2), (v, w / 2, h / 2)]
-            .into_iter()
-            .enumerate()
-        {
-            let stride = self.frame.stride(plane);
-            let dst = self.frame.data_mut(plane);
-            for (row, src_row) in src.chunks_exact(width).take(height).enumerate() {
-                dst[row * stride..row * stride + width].copy_from_slice(src_row);
+        let (width, height) = (self.frame.width() as usize, self.frame.height() as usize);
+        // SAFETY: a YUV420P frame from av_frame_get_buffer has three separate planes, each
+        // `linesize × rows` bytes long; the slices do not overlap and live as long as `frame`,
+        // which stays borrowed mutably until `fill` returns.
+        let mut planes = unsafe {
+            let raw = self.frame.as_mut_ptr();
+            let plane = |i: usize, rows: usize| {
+                let stride = (*raw).linesize[i] as usize;
+                (
+                    std::slice::from_raw_parts_mut((*raw).data[i], stride * rows),
+                    stride,
+                )
+            };
+            let (y, sy) = plane(0, height);
+            let (u, su) = plane(1, height / 2);
+            let (v, sv) = plane(2, height / 2);
+            PlanesMut {
+                width,
+                height,
+                planes: [y, u, v],
+                strides: [sy, su, sv],
             }
-        }
+        };
+        fill(&mut planes)?;
         self.frame.set_pts(Some(self.next_pts));
         self.encoder
             .send_frame(&self.frame)
@@ -192,6 +216,14 @@ impl Mp4Writer {
             audio.write_until(&mut self.output, seconds)?;
         }
         Ok(())
+    }
+
+    /// Encodes one frame (same size as the settings).
+    pub fn write(&mut self, picture: &Yuv420) -> Result<(), ExportError> {
+        self.write_with(|planes| {
+            picture.copy_into(planes);
+            Ok(())
+        })
     }
 
     fn drain(&mut self) -> Result<(), ExportError> {

@@ -1,8 +1,10 @@
-//! The export job: source frames → YUV 4:2:0 (once each) → blends → encoder thread → MP4.
+//! The export job: source frames → YUV 4:2:0 (once each) → encoder thread, which blends
+//! straight into the encoder's picture buffer → MP4.
 //!
-//! The calling thread converts and blends; a named encoder thread owns the MP4 writer. They
-//! share a bounded channel and hand buffers back through a second one, so at most
-//! `IN_FLIGHT` output frames exist at any time, whatever the number of frames exported.
+//! The calling thread reads and converts source frames; a named encoder thread owns the
+//! blender and the MP4 writer. Messages carry `Arc`s of converted source frames and blend
+//! weights, never pixels, and the channel is bounded: at most a few source frames are alive,
+//! whatever the number of frames exported.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,8 +19,8 @@ use crate::interp::{BlendSchedule, Blender, CpuBlender, Yuv420, even_size};
 use crate::job::Job;
 use crate::source::FrameSource;
 
-/// Output frames alive at once (queued, being blended, being encoded).
-const IN_FLIGHT: usize = 4;
+/// Messages queued between the producer and the encoder (each holds up to two source frames).
+const QUEUE: usize = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExportSettings {
@@ -66,9 +68,17 @@ pub struct ExportReport {
     pub audio: Option<PathBuf>,
 }
 
-/// Messages to the encoder thread. The channel closing without `Finish` means "abort".
+/// Work for the encoder thread. The channel closing without `Finish` means "abort".
 enum ToEncoder {
-    Frame(Yuv420),
+    /// A source frame, encoded as it is.
+    Source(Arc<Yuv420>),
+    /// Blends of `a` and `b`, one frame per weight (out of 256). One message per pair keeps
+    /// thread hand-offs to one per source frame.
+    Blends {
+        a: Arc<Yuv420>,
+        b: Arc<Yuv420>,
+        weights: Vec<u16>,
+    },
     Finish,
 }
 
@@ -138,23 +148,22 @@ pub fn export(
         preset: settings.preset.clone(),
         audio: settings.audio.clone(),
     };
-    let writer = Mp4Writer::create(path, &encoder_settings);
-    let result = writer.and_then(|writer| {
+    let result = Mp4Writer::create(path, &encoder_settings).and_then(|writer| {
         run(
             source,
             writer,
+            Box::new(CpuBlender::serial()),
             &schedule,
             (width, height),
             job,
-            &mut CpuBlender::new(),
         )
     });
-    let blender_name = match &result {
-        Ok(name) => name.clone(),
-        Err(_) => {
+    let blender = match result {
+        Ok(name) => name,
+        Err(e) => {
             // Nothing half-written may stay behind, whatever failed.
             let _ = std::fs::remove_file(path);
-            return Err(result.err().unwrap_or(ExportError::Cancelled));
+            return Err(e);
         }
     };
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -168,7 +177,7 @@ pub fn export(
         duration_secs: frames as f64 / fps,
         bytes,
         elapsed_secs: started.elapsed().as_secs_f64(),
-        blender: blender_name,
+        blender,
         cropped_to_even: (width, height) != (geometry.width, geometry.height),
         audio: settings.audio.clone(),
     })
@@ -178,32 +187,23 @@ pub fn export(
 fn run(
     source: &mut dyn FrameSource,
     writer: Mp4Writer,
+    blender: Box<dyn Blender>,
     schedule: &BlendSchedule,
-    (width, height): (usize, usize),
+    size: (usize, usize),
     job: &Job,
-    blender: &mut dyn Blender,
 ) -> Result<String, ExportError> {
     job.set_total(schedule.len() as u64);
     job.set_message("encoding");
-    let (to_encoder, from_producer) = sync_channel::<ToEncoder>(IN_FLIGHT - 1);
-    let (recycle, recycled) = sync_channel::<Yuv420>(IN_FLIGHT);
+    let (to_encoder, from_producer) = sync_channel::<ToEncoder>(QUEUE);
     let encoder_job = job.clone();
     let encoder = std::thread::Builder::new()
         .name("export-encoder".into())
-        .spawn(move || encode_loop(writer, from_producer, recycle, &encoder_job))
+        .spawn(move || encode_loop(writer, blender, from_producer, &encoder_job))
         .map_err(|e| ExportError::Encode {
             path: PathBuf::new(),
             reason: format!("cannot start the encoder thread: {e}"),
         })?;
-    let produced = produce(
-        source,
-        schedule,
-        (width, height),
-        job,
-        blender,
-        &to_encoder,
-        &recycled,
-    );
+    let produced = produce(source, schedule, size, job, &to_encoder);
     if produced.is_ok() {
         // The encoder may have died already; its own error is the one to report.
         let _ = to_encoder.send(ToEncoder::Finish);
@@ -221,8 +221,8 @@ fn run(
     // When one side fails the other sees a closed channel and reports `Cancelled`; the
     // failure that came first is the one to show.
     match (produced, encoded) {
-        (Ok(()), Ok(())) => Ok(blender.name()),
-        (Err(first), Err(ExportError::Cancelled)) | (Err(first), Ok(())) => Err(first),
+        (Ok(()), Ok(name)) => Ok(name),
+        (Err(first), Err(ExportError::Cancelled)) | (Err(first), Ok(_)) => Err(first),
         (_, Err(first)) => Err(first),
     }
 }
@@ -232,50 +232,30 @@ fn produce(
     schedule: &BlendSchedule,
     (width, height): (usize, usize),
     job: &Job,
-    blender: &mut dyn Blender,
     to_encoder: &SyncSender<ToEncoder>,
-    recycled: &Receiver<Yuv420>,
 ) -> Result<(), ExportError> {
-    let mut allocated = 0;
-    let mut next_buffer = || -> Result<Yuv420, ExportError> {
-        if let Ok(buffer) = recycled.try_recv() {
-            return Ok(buffer);
-        }
-        if allocated < IN_FLIGHT {
-            allocated += 1;
-            return Ok(Yuv420::new(width, height));
-        }
-        recycled.recv().map_err(|_| ExportError::Cancelled)
+    let send = |message: ToEncoder| -> Result<(), ExportError> {
+        to_encoder.send(message).map_err(|_| ExportError::Cancelled)
     };
-    let send = |frame: Yuv420| -> Result<(), ExportError> {
-        to_encoder
-            .send(ToEncoder::Frame(frame))
-            .map_err(|_| ExportError::Cancelled)
+    let mut convert = |index: usize| -> Result<Arc<Yuv420>, ExportError> {
+        let mut yuv = Yuv420::new(width, height);
+        source.with_frame(index, &mut |frame| yuv.fill_from(frame))?;
+        Ok(Arc::new(yuv))
     };
-    let convert =
-        |source: &mut dyn FrameSource, index: usize| -> Result<Arc<Yuv420>, ExportError> {
-            let mut yuv = Yuv420::new(width, height);
-            source.with_frame(index, &mut |frame| yuv.fill_from(frame))?;
-            Ok(Arc::new(yuv))
-        };
-    let mut current = convert(source, 0)?;
+    let mut current = convert(0)?;
     for a in 0..schedule.sources {
         job.check().map_err(|_| ExportError::Cancelled)?;
-        let mut frame = next_buffer()?;
-        frame.data_mut().copy_from_slice(current.data());
-        send(frame)?;
+        send(ToEncoder::Source(current.clone()))?;
         if a + 1 == schedule.sources {
             break;
         }
-        let next = convert(source, a + 1)?;
+        let next = convert(a + 1)?;
         if schedule.steps > 0 {
-            blender.set_pair(current.clone(), next.clone())?;
-            for j in 1..=schedule.steps {
-                job.check().map_err(|_| ExportError::Cancelled)?;
-                let mut frame = next_buffer()?;
-                blender.blend_into(schedule.weight(j), &mut frame)?;
-                send(frame)?;
-            }
+            send(ToEncoder::Blends {
+                a: current.clone(),
+                b: next.clone(),
+                weights: (1..=schedule.steps).map(|j| schedule.weight(j)).collect(),
+            })?;
         }
         current = next;
     }
@@ -284,23 +264,29 @@ fn produce(
 
 fn encode_loop(
     mut writer: Mp4Writer,
-    frames: Receiver<ToEncoder>,
-    recycle: SyncSender<Yuv420>,
+    mut blender: Box<dyn Blender>,
+    messages: Receiver<ToEncoder>,
     job: &Job,
-) -> Result<(), ExportError> {
+) -> Result<String, ExportError> {
     loop {
-        match frames.recv() {
-            Ok(ToEncoder::Frame(frame)) => {
-                if job.is_cancelled() {
-                    return Err(ExportError::Cancelled);
-                }
+        match messages.recv().map_err(|_| ExportError::Cancelled)? {
+            ToEncoder::Source(frame) => {
+                job.check().map_err(|_| ExportError::Cancelled)?;
                 writer.write(&frame)?;
                 job.advance(1);
-                // The producer may be gone (error); the buffer is then simply dropped.
-                let _ = recycle.try_send(frame);
             }
-            Ok(ToEncoder::Finish) => return writer.finish(),
-            Err(_) => return Err(ExportError::Cancelled),
+            ToEncoder::Blends { a, b, weights } => {
+                blender.set_pair(a, b)?;
+                for weight in weights {
+                    job.check().map_err(|_| ExportError::Cancelled)?;
+                    writer.write_with(|planes| Ok(blender.blend_into(weight, planes)?))?;
+                    job.advance(1);
+                }
+            }
+            ToEncoder::Finish => {
+                writer.finish()?;
+                return Ok(blender.name());
+            }
         }
     }
 }

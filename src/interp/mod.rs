@@ -28,12 +28,33 @@ pub enum BlendError {
     Device(String),
 }
 
+/// Three writable 4:2:0 planes with their row strides in bytes: a [`Yuv420`] frame, or an
+/// encoder's own picture buffer, so blends land where they are consumed without a copy.
+pub struct PlanesMut<'a> {
+    pub width: usize,
+    pub height: usize,
+    /// Y, U, V; each at least `stride × rows` long.
+    pub planes: [&'a mut [u8]; 3],
+    pub strides: [usize; 3],
+}
+
+impl PlanesMut<'_> {
+    /// Width and height of plane `p` in samples.
+    pub fn plane_size(&self, p: usize) -> (usize, usize) {
+        if p == 0 {
+            (self.width, self.height)
+        } else {
+            (self.width / 2, self.height / 2)
+        }
+    }
+}
+
 /// Mixes two frames of equal size.
 pub trait Blender: Send {
-    /// Which implementation runs, for reports ("cpu (2 threads)", an adapter name).
+    /// Which implementation runs, for reports ("cpu", an adapter name).
     fn name(&self) -> String;
     /// Makes (a, b) the pair that following blends mix.
     fn set_pair(&mut self, a: Arc<Yuv420>, b: Arc<Yuv420>) -> Result<(), BlendError>;
     /// Writes the blend with `weight` (0 = a, 256 = b) into `out`.
-    fn blend_into(&mut self, weight: u16, out: &mut Yuv420) -> Result<(), BlendError>;
+    fn blend_into(&mut self, weight: u16, out: &mut PlanesMut) -> Result<(), BlendError>;
 }

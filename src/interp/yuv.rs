@@ -56,6 +56,30 @@ impl Yuv420 {
         (y, u, v)
     }
 
+    /// The planes as a [`PlanesMut`] (strides equal to the plane widths).
+    pub fn as_planes_mut(&mut self) -> super::PlanesMut<'_> {
+        let (width, height) = (self.width, self.height);
+        let (y, u, v) = self.planes_mut();
+        super::PlanesMut {
+            width,
+            height,
+            planes: [y, u, v],
+            strides: [width, width / 2, width / 2],
+        }
+    }
+
+    /// Copies this frame into `out` (same size), row by row when the strides differ.
+    pub fn copy_into(&self, out: &mut super::PlanesMut) {
+        let (y, u, v) = self.planes();
+        for (p, src) in [y, u, v].into_iter().enumerate() {
+            let (w, h) = out.plane_size(p);
+            let stride = out.strides[p];
+            for (row, src_row) in src.chunks_exact(w).take(h).enumerate() {
+                out.planes[p][row * stride..row * stride + w].copy_from_slice(src_row);
+            }
+        }
+    }
+
     fn planes_mut(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
         let luma = self.width * self.height;
         let (y, uv) = self.data.split_at_mut(luma);
