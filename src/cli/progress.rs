@@ -57,7 +57,8 @@ impl ProgressDisplay {
                     }
                     bar.set_position(p.done);
                     bar.set_message(p.message);
-                    std::thread::sleep(Duration::from_millis(100));
+                    // Parked rather than asleep, so that dropping the display wakes it at once.
+                    std::thread::park_timeout(Duration::from_millis(100));
                 }
                 bar.finish_and_clear();
             })
@@ -70,6 +71,7 @@ impl Drop for ProgressDisplay {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }

@@ -95,6 +95,13 @@ where
             let rows = out_band.len() / row_elems;
             let mut acc = vec![acc_init.clone(); rows * row_elems * acc_per_elem];
             for frame in frames.outer_iter() {
+                // Contiguous frames (owned, or a mapped file without crop) hand over the whole
+                // band at once; strided windows go row by row.
+                let band = frame.slice_move(s![y0..y0 + rows, .., ..]);
+                if let Some(bytes) = band.to_slice() {
+                    visit(bytes, &mut acc);
+                    continue;
+                }
                 for r in 0..rows {
                     let bytes = row_bytes(frame, y0 + r);
                     let start = r * row_elems * acc_per_elem;
