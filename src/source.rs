@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
-use ndarray::ArrayView3;
+use ndarray::{Array2, Array3, ArrayView3, Axis};
 
+use crate::display::DisplayMapping;
 use crate::load::{FrameGeometry, LoadError};
+use crate::ops::Normalizer;
 use crate::stack::FrameStack;
 
 /// A frame could not be produced.
@@ -83,5 +85,189 @@ impl FrameSource for StackSource {
         })?;
         use_frame(frame);
         Ok(())
+    }
+}
+
+/// A stack seen through mask → normalization → display mapping, as RGB bytes: what the
+/// viewer shows, so that an export of normalized or single-channel data looks the same
+/// (levels, colormap) as on screen.
+#[derive(Debug)]
+pub struct DisplaySource {
+    stack: Arc<FrameStack>,
+    mask: Option<Array2<bool>>,
+    normalizer: Option<Normalizer>,
+    mapping: DisplayMapping,
+    frame: Array3<u8>,
+}
+
+impl DisplaySource {
+    /// `mask` (true = kept, the frames' size) blanks pixels to the mapping's lowest colour;
+    /// `normalizer` must have been built for this stack.
+    pub fn new(
+        stack: Arc<FrameStack>,
+        mask: Option<Array2<bool>>,
+        normalizer: Option<Normalizer>,
+        mapping: DisplayMapping,
+    ) -> Self {
+        let frame = Array3::zeros((stack.height(), stack.width(), 3));
+        Self {
+            stack,
+            mask,
+            normalizer,
+            mapping,
+            frame,
+        }
+    }
+
+    /// Frame `index` as floats, after normalization and mask (masked pixels are NaN).
+    pub fn values(&self, index: usize) -> Option<Array3<f32>> {
+        if index >= self.stack.len() {
+            return None;
+        }
+        let view = self.stack.view();
+        let mut values = match &self.normalizer {
+            Some(n) => n.frame(view, index),
+            None => view.index_axis(Axis(0), index).mapv(f32::from),
+        };
+        if let Some(mask) = &self.mask {
+            crate::ops::apply_mask(&mut values, mask);
+        }
+        Some(values)
+    }
+
+    /// Levels for this source picked from a few frames (first, middle, last): the data range,
+    /// or `saturated_percent` auto-contrast when given; signed data get the diverging map.
+    pub fn automatic_mapping(&self, saturated_percent: Option<f64>) -> DisplayMapping {
+        let n = self.stack.len();
+        let picks = [0, n / 2, n.saturating_sub(1)];
+        let samples: Vec<Array3<f32>> = picks.iter().filter_map(|&i| self.values(i)).collect();
+        let views: Vec<_> = samples.iter().map(|a| a.view()).collect();
+        let Ok(joined) = ndarray::concatenate(Axis(0), &views) else {
+            return DisplayMapping::default();
+        };
+        let mut mapping = DisplayMapping::automatic(joined.view());
+        if let Some(pct) = saturated_percent {
+            let (lo, hi) =
+                crate::display::Histogram::of_f32(joined.view(), 1024).auto_contrast(pct);
+            if mapping.colormap == crate::display::Colormap::Diverging {
+                let m = lo.abs().max(hi.abs());
+                (mapping.min, mapping.max) = (-m, m);
+            } else {
+                (mapping.min, mapping.max) = (lo, hi);
+            }
+        }
+        mapping
+    }
+
+    pub fn set_mapping(&mut self, mapping: DisplayMapping) {
+        self.mapping = mapping;
+    }
+
+    pub fn mapping(&self) -> DisplayMapping {
+        self.mapping
+    }
+}
+
+impl FrameSource for DisplaySource {
+    fn len(&self) -> usize {
+        self.stack.len()
+    }
+
+    fn geometry(&self) -> FrameGeometry {
+        FrameGeometry {
+            width: self.stack.width(),
+            height: self.stack.height(),
+            channels: 3,
+        }
+    }
+
+    fn fps(&self) -> Option<f64> {
+        self.stack.meta().fps
+    }
+
+    fn with_frame(
+        &mut self,
+        index: usize,
+        use_frame: &mut dyn FnMut(ArrayView3<u8>),
+    ) -> Result<(), SourceError> {
+        let values = self.values(index).ok_or(SourceError::OutOfRange {
+            index,
+            len: self.stack.len(),
+        })?;
+        let rgba = self.mapping.rgba_from_f32(values.view());
+        for (dst, src) in self
+            .frame
+            .as_slice_mut()
+            .unwrap_or_default()
+            .chunks_exact_mut(3)
+            .zip(rgba.chunks_exact(4))
+        {
+            dst.copy_from_slice(&src[..3]);
+        }
+        use_frame(self.frame.view());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::display::Colormap;
+    use crate::ops::NormalizeSettings;
+    use crate::stack::{ChannelOrder, SourceKind, StackMeta};
+    use ndarray::Array4;
+
+    fn ramp_stack() -> Arc<FrameStack> {
+        let a = Array4::from_shape_fn((4, 2, 3, 1), |(t, _, x, _)| (10 * t + x) as u8);
+        Arc::new(FrameStack::from_array(
+            a,
+            StackMeta::new("t", SourceKind::Generated, ChannelOrder::Gray),
+        ))
+    }
+
+    #[test]
+    fn display_source_maps_normalized_frames_through_the_colormap() {
+        let stack = ramp_stack();
+        let job = crate::job::Job::new();
+        let n = Normalizer::new(
+            stack.view(),
+            NormalizeSettings::background_subtraction(),
+            &job,
+        )
+        .unwrap();
+        let mut source =
+            DisplaySource::new(stack.clone(), None, Some(n), DisplayMapping::default());
+        let mapping = source.automatic_mapping(None);
+        // Background-subtracted data are signed: diverging map, symmetric levels.
+        assert_eq!(mapping.colormap, Colormap::Diverging);
+        assert_eq!(mapping.min, -mapping.max);
+        source.set_mapping(mapping);
+        let mut first = Vec::new();
+        source
+            .with_frame(0, &mut |f| first = f.iter().copied().collect())
+            .unwrap();
+        assert_eq!(first.len(), 2 * 3 * 3);
+        // Frame 0 is below the mean everywhere: blue side of the map.
+        assert!(first[2] > first[0], "{first:?}");
+        assert_eq!(source.geometry().channels, 3);
+    }
+
+    #[test]
+    fn masked_pixels_take_the_lowest_colour() {
+        let stack = ramp_stack();
+        let mut mask = Array2::from_elem((2, 3), true);
+        mask[[0, 0]] = false;
+        let mapping = DisplayMapping {
+            min: 0.0,
+            max: 40.0,
+            ..DisplayMapping::default()
+        };
+        let mut source = DisplaySource::new(stack, Some(mask), None, mapping);
+        let mut px = Vec::new();
+        source
+            .with_frame(3, &mut |f| px = f.iter().copied().collect())
+            .unwrap();
+        assert_eq!(&px[..3], &[0, 0, 0]);
+        assert!(px[3] > 0);
     }
 }

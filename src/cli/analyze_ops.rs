@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use ndarray::Axis;
-use stackscope::display::{Colormap, DisplayMapping, save_image};
+use stackscope::display::save_image;
 use stackscope::ops::{self, LineSpec, ReduceOp, Shape};
 use stackscope::{FrameStack, Job, load};
 
 use super::progress::{ProgressDisplay, cancel_on_ctrl_c};
-use super::{LoadArgs, NormalizeArgs};
+use super::{LoadArgs, MappingArgs, NormalizeArgs};
 
-fn load_stack(
+pub fn load_stack(
     path: &std::path::Path,
     load_args: &LoadArgs,
     job: &Job,
@@ -25,49 +25,22 @@ fn load_stack(
     Ok(loaded.stack)
 }
 
-fn mask_for(
-    path: &Option<PathBuf>,
+/// The mask from `--mask FILE` and `--mask-shape SHAPE` (both: their intersection).
+pub fn mask_for(
+    file: &Option<PathBuf>,
+    shape: &Option<Shape>,
     stack: &FrameStack,
 ) -> anyhow::Result<Option<ndarray::Array2<bool>>> {
-    path.as_ref()
-        .map(|p| {
-            ops::mask_from_image(p, stack.width(), stack.height()).map_err(anyhow::Error::from)
-        })
-        .transpose()
-}
-
-/// How a float image becomes a PNG.
-#[derive(Debug, Clone, Args)]
-pub struct MappingArgs {
-    /// Colormap for PNG output of single-channel results (default: gray, or diverging for
-    /// signed data).
-    #[arg(long, value_enum)]
-    pub colormap: Option<Colormap>,
-    /// Value shown black in PNG output (default: the data's minimum).
-    #[arg(long)]
-    pub min: Option<f32>,
-    /// Value shown white in PNG output (default: the data's maximum).
-    #[arg(long)]
-    pub max: Option<f32>,
-    /// Auto-contrast PNG output, saturating this percentage of pixels (Fiji uses 0.35).
-    #[arg(long, value_name = "PCT")]
-    pub auto_contrast: Option<f64>,
-}
-
-impl MappingArgs {
-    fn mapping(&self, image: ndarray::ArrayView3<f32>) -> DisplayMapping {
-        let mut m = DisplayMapping::automatic(image);
-        if let Some(pct) = self.auto_contrast {
-            let (lo, hi) = stackscope::display::Histogram::of_f32(image, 1024).auto_contrast(pct);
-            (m.min, m.max) = (lo, hi);
-        }
-        if let Some(c) = self.colormap {
-            m.colormap = c;
-        }
-        m.min = self.min.unwrap_or(m.min);
-        m.max = self.max.unwrap_or(m.max);
-        m
-    }
+    let (w, h) = (stack.width(), stack.height());
+    let from_file = file
+        .as_ref()
+        .map(|p| ops::mask_from_image(p, w, h))
+        .transpose()?;
+    let from_shape = shape.as_ref().map(|s| ops::mask_from_shape(s, w, h));
+    Ok(match (from_file, from_shape) {
+        (Some(a), Some(b)) => Some(ops::intersect(&a, &b)),
+        (a, b) => a.or(b),
+    })
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +55,9 @@ pub struct ReduceArgs {
     /// Binary mask image: pixels that are 0 become NaN in the result.
     #[arg(long, value_name = "FILE")]
     pub mask: Option<PathBuf>,
+    /// Keep only pixels inside a shape: rect:X,Y,W,H, ellipse:CX,CY,RX,RY, polygon:X,Y,…
+    #[arg(long, value_name = "SHAPE")]
+    pub mask_shape: Option<Shape>,
     #[command(flatten)]
     pub mapping: MappingArgs,
     #[command(flatten)]
@@ -101,7 +77,7 @@ pub fn reduce(args: &ReduceArgs) -> anyhow::Result<()> {
             None => ops::reduce(stack.view(), args.op, None, &job)?,
         }
     };
-    if let Some(mask) = mask_for(&args.mask, &stack)? {
+    if let Some(mask) = mask_for(&args.mask, &args.mask_shape, &stack)? {
         ops::apply_mask(&mut result, &mask);
     }
     save_image(
@@ -143,6 +119,9 @@ pub struct RoiArgs {
     /// Binary mask image: pixels that are 0 are left out of every region.
     #[arg(long, value_name = "FILE")]
     pub mask: Option<PathBuf>,
+    /// Keep only pixels inside a shape: rect:X,Y,W,H, ellipse:CX,CY,RX,RY, polygon:X,Y,…
+    #[arg(long, value_name = "SHAPE")]
+    pub mask_shape: Option<Shape>,
     /// CSV file to write.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -165,7 +144,7 @@ pub fn roi(args: &RoiArgs) -> anyhow::Result<()> {
     let job = Job::new();
     cancel_on_ctrl_c(&job);
     let stack = load_stack(&args.path, &args.load, &job)?;
-    let mask = mask_for(&args.mask, &stack)?;
+    let mask = mask_for(&args.mask, &args.mask_shape, &stack)?;
     let curves = {
         let _progress = ProgressDisplay::start(&job);
         match args.normalize.normalizer(&stack, &job)? {

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use clap::Args;
 use stackscope::export::{ExportSettings, export};
 use stackscope::load::{FolderStream, human_bytes};
-use stackscope::source::{FrameSource, StackSource};
+use stackscope::source::{DisplaySource, FrameSource, StackSource};
 use stackscope::stack::SourceKind;
 use stackscope::{Job, load};
 
-use super::LoadArgs;
+use super::analyze_ops::{load_stack, mask_for};
 use super::progress::{ProgressDisplay, cancel_on_ctrl_c};
+use super::{LoadArgs, MappingArgs, NormalizeArgs};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -50,6 +51,20 @@ pub struct ExportArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Binary mask image: pixels that are 0 are shown in the lowest colour.
+    #[arg(long, value_name = "FILE")]
+    pub mask: Option<PathBuf>,
+
+    /// Keep only pixels inside a shape: rect:X,Y,W,H, ellipse:CX,CY,RX,RY, polygon:X,Y,…
+    #[arg(long, value_name = "SHAPE")]
+    pub mask_shape: Option<stackscope::ops::Shape>,
+
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+
+    #[command(flatten)]
+    pub normalize: NormalizeArgs,
+
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -58,18 +73,29 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let job = Job::new();
     cancel_on_ctrl_c(&job);
     let options = args.load.options();
-    // A folder streams one frame at a time; other sources are loaded (an .npy stays mapped).
-    let mut source: Box<dyn FrameSource> = if load::detect(&args.path) == SourceKind::Folder {
+    let through_display = args.normalize.is_active()
+        || args.mapping.is_set()
+        || args.mask.is_some()
+        || args.mask_shape.is_some();
+    let mut source: Box<dyn FrameSource> = if through_display {
+        // Normalized, masked or colour-mapped frames: exported as the viewer shows them.
+        let stack = Arc::new(load_stack(&args.path, &args.load, &job)?);
+        let mask = mask_for(&args.mask, &args.mask_shape, &stack)?;
+        let normalizer = {
+            let _progress = ProgressDisplay::start(&job);
+            args.normalize.normalizer(&stack, &job)?
+        };
+        let mut display = DisplaySource::new(stack, mask, normalizer, Default::default());
+        let mapping = display.automatic_mapping(args.mapping.auto_contrast);
+        display.set_mapping(args.mapping.fixed_choices(mapping));
+        Box::new(display)
+    } else if load::detect(&args.path) == SourceKind::Folder {
+        // A folder streams one image at a time: memory stays flat however many there are.
         Box::new(FolderStream::open(&args.path, &options)?)
     } else {
-        let loaded = {
-            let _progress = ProgressDisplay::start(&job);
-            load::load(&args.path, &options, &job)?
-        };
-        if let Some(msg) = loaded.report.guard_message() {
-            eprintln!("{msg}");
-        }
-        Box::new(StackSource::new(Arc::new(loaded.stack)))
+        Box::new(StackSource::new(Arc::new(load_stack(
+            &args.path, &args.load, &job,
+        )?)))
     };
     let settings = ExportSettings {
         steps: args.interp_steps,

@@ -4,6 +4,7 @@ mod analyze_ops;
 mod export;
 mod info;
 mod load_args;
+mod mapping_args;
 mod normalize_args;
 mod progress;
 
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use load_args::LoadArgs;
+pub use mapping_args::MappingArgs;
 pub use normalize_args::NormalizeArgs;
 
 /// Open, analyse and export image stacks (folders of images, videos, .npy, multi-page TIFF).
