@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::Command;
+use common::stackscope;
 
 use ndarray::Array4;
 use ndarray_npy::write_npy;
@@ -74,18 +74,6 @@ fn reductions_on_a_mapped_npy_equal_those_on_the_owned_copy() {
     for (fa, fb) in na.frames(mapped.view()).zip(nb.frames(owned.view())) {
         assert_eq!(fa, fb);
     }
-}
-
-fn stackscope(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stackscope"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

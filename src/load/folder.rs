@@ -11,7 +11,7 @@ use super::guard;
 use super::image_file::{self, Decoded};
 use super::options::LoadOptions;
 use super::report::LoadReport;
-use super::shape::{GeometryError, Shaper};
+use super::shape::{FitError, GeometryError, Shaper};
 use crate::job::Job;
 use crate::stack::{FrameStack, SourceKind, StackMeta};
 
@@ -179,23 +179,19 @@ fn load_files(
             }
         };
         let frame = decoded.as_ref().unwrap_or(&first);
-        let g = frame.geometry;
         let Some(view) = frame.view() else {
             return SlotOutcome::Skipped("decoder returned a short buffer".into());
         };
-        if (g.width, g.height) == (src_geometry.width, src_geometry.height) {
-            shaper.apply(view, slot);
-        } else if options.resize_to_first {
-            match shaper.for_odd_frame(g) {
-                Ok(odd) => odd.apply(view, slot),
-                Err(e) => return SlotOutcome::Skipped(e.to_string()),
+        match shaper.apply_fitting(view, options.resize_to_first, slot) {
+            Ok(()) => {}
+            Err(FitError::OddSize { width, height }) => {
+                return SlotOutcome::Fatal(OddSize {
+                    index,
+                    width,
+                    height,
+                });
             }
-        } else {
-            return SlotOutcome::Fatal(OddSize {
-                index,
-                width: g.width,
-                height: g.height,
-            });
+            Err(FitError::Geometry(e)) => return SlotOutcome::Skipped(e.to_string()),
         }
         SlotOutcome::Filled
     })?;

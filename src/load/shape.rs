@@ -38,6 +38,17 @@ pub enum GeometryError {
     EmptyFrame { width: usize, height: usize },
 }
 
+/// Why a frame could not be fitted into a slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FitError {
+    /// The frame's size differs from the first frame's and resizing odd frames is off.
+    OddSize {
+        width: usize,
+        height: usize,
+    },
+    Geometry(GeometryError),
+}
+
 /// Luma of an RGB pixel, ITU-R BT.601 weights in 8-bit fixed point (77 + 150 + 29 = 256).
 #[inline]
 pub fn luma(r: u8, g: u8, b: u8) -> u8 {
@@ -120,6 +131,33 @@ impl Shaper {
             ..LoadOptions::default()
         };
         Self::with_channels(source, &options, self.output.channels)
+    }
+
+    /// Applies the recipe to `src` whatever its size: frames of the planned source size as
+    /// planned; others resized to the output when `resize_odd` is on, else `OddSize`.
+    pub fn apply_fitting(
+        &self,
+        src: ArrayView3<u8>,
+        resize_odd: bool,
+        dst: ArrayViewMut3<u8>,
+    ) -> Result<(), FitError> {
+        let (height, width, channels) = src.dim();
+        if (width, height) == (self.source.width, self.source.height) {
+            self.apply(src, dst);
+            return Ok(());
+        }
+        if !resize_odd {
+            return Err(FitError::OddSize { width, height });
+        }
+        let odd = self
+            .for_odd_frame(FrameGeometry {
+                width,
+                height,
+                channels,
+            })
+            .map_err(FitError::Geometry)?;
+        odd.apply(src, dst);
+        Ok(())
     }
 
     pub fn source(&self) -> FrameGeometry {

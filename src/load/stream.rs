@@ -9,7 +9,7 @@ use super::error::LoadError;
 use super::folder::list_images;
 use super::image_file::{self, Decoded};
 use super::options::LoadOptions;
-use super::shape::{FrameGeometry, Shaper};
+use super::shape::{FitError, FrameGeometry, Shaper};
 use crate::source::{FrameSource, SourceError};
 
 /// The selected images of a folder, decoded on demand with the load options applied.
@@ -58,38 +58,22 @@ impl FolderStream {
     }
 
     fn shape_into_frame(&mut self, decoded: &Decoded, index: usize) -> Result<(), SourceError> {
-        let view = decoded.view().ok_or_else(|| SourceError::Frame {
-            index,
-            reason: "decoder returned a short buffer".into(),
-        })?;
-        let g = decoded.geometry;
+        let frame_err = |reason: String| SourceError::Frame { index, reason };
+        let view = decoded
+            .view()
+            .ok_or_else(|| frame_err("decoder returned a short buffer".into()))?;
         let source = self.shaper.source();
-        if (g.width, g.height) == (source.width, source.height) {
-            self.shaper.apply(view, self.frame.view_mut());
-            return Ok(());
-        }
-        if !self.options.resize_to_first {
-            return Err(SourceError::Frame {
-                index,
-                reason: format!(
-                    "{} is {}×{} but the first frame is {}×{}; pass --resize-to-first",
+        self.shaper
+            .apply_fitting(view, self.options.resize_to_first, self.frame.view_mut())
+            .map_err(|e| match e {
+                FitError::OddSize { width, height } => frame_err(format!(
+                    "{} is {width}×{height} but the first frame is {}×{}; pass --resize-to-first",
                     self.files[index].display(),
-                    g.width,
-                    g.height,
                     source.width,
                     source.height
-                ),
-            });
-        }
-        let odd = self
-            .shaper
-            .for_odd_frame(g)
-            .map_err(|e| SourceError::Frame {
-                index,
-                reason: e.to_string(),
-            })?;
-        odd.apply(view, self.frame.view_mut());
-        Ok(())
+                )),
+                FitError::Geometry(e) => frame_err(e.to_string()),
+            })
     }
 }
 

@@ -18,7 +18,7 @@ use super::fill::{self, SlotOutcome};
 use super::guard;
 use super::options::{LoadOptions, Scaling};
 use super::report::LoadReport;
-use super::shape::{FrameGeometry, Shaper};
+use super::shape::{FitError, FrameGeometry, Shaper};
 use crate::job::Job;
 use crate::stack::{ChannelOrder, FrameStack, SourceKind, StackMeta, ValueRange};
 
@@ -169,20 +169,14 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
         let Ok(view) = ArrayView3::from_shape((g.height, g.width, g.channels), &bytes) else {
             return SlotOutcome::Skipped("page data is shorter than its size".into());
         };
-        if (g.width, g.height) == (source.width, source.height) {
-            shaper.apply(view, slot);
-        } else if options.resize_to_first {
-            match shaper.for_odd_frame(g) {
-                Ok(odd) => odd.apply(view, slot),
-                Err(e) => return SlotOutcome::Skipped(e.to_string()),
-            }
-        } else {
-            return SlotOutcome::Skipped(format!(
-                "page is {}×{}, the first is {}×{} (--resize-to-first loads it resized)",
-                g.width, g.height, source.width, source.height
-            ));
+        match shaper.apply_fitting(view, options.resize_to_first, slot) {
+            Ok(()) => SlotOutcome::Filled,
+            Err(FitError::OddSize { width, height }) => SlotOutcome::Skipped(format!(
+                "page is {width}×{height}, the first is {}×{} (--resize-to-first loads it resized)",
+                source.width, source.height
+            )),
+            Err(FitError::Geometry(e)) => SlotOutcome::Skipped(e.to_string()),
         }
-        SlotOutcome::Filled
     })?;
     let settled = fill::settle(
         outcomes,

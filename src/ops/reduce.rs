@@ -115,6 +115,50 @@ where
     Ok(Array3::from_shape_vec((h, w, c), out).unwrap_or_else(|_| Array3::zeros((h, w, c))))
 }
 
+/// An integer sum accumulator.
+trait SumAcc: Copy + Default + Send + Sync + std::ops::AddAssign + From<u8> {
+    fn to_f64(self) -> f64;
+}
+
+impl SumAcc for u32 {
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl SumAcc for u64 {
+    fn to_f64(self) -> f64 {
+        // Exact below 2^53, i.e. for 3.5e13 frames of 255.
+        self as f64
+    }
+}
+
+/// Per-element sums in accumulator `A`, times `scale`.
+fn sum_bands<A: SumAcc>(
+    stack: ArrayView4<u8>,
+    range: Range<usize>,
+    scale: f64,
+    job: &Job,
+) -> Result<Array3<f32>, ReduceError> {
+    reduce_bands(
+        stack,
+        range,
+        1,
+        A::default(),
+        |bytes, acc| {
+            for (a, &b) in acc.iter_mut().zip(bytes) {
+                *a += A::from(b);
+            }
+        },
+        |acc, out| {
+            for (o, &a) in out.iter_mut().zip(acc) {
+                *o = (a.to_f64() * scale) as f32;
+            }
+        },
+        job,
+    )
+}
+
 /// Reduces frames `range` (all frames when `None`) of `stack` with `op`.
 pub fn reduce(
     stack: ArrayView4<u8>,
@@ -141,41 +185,9 @@ pub fn reduce(
             };
             // u32 holds 16.8 M frames of 255; longer stacks take the u64 path.
             if n < (u32::MAX / 255) as usize {
-                reduce_bands(
-                    stack,
-                    range,
-                    1,
-                    0u32,
-                    |bytes, acc| {
-                        for (a, &b) in acc.iter_mut().zip(bytes) {
-                            *a += u32::from(b);
-                        }
-                    },
-                    |acc, out| {
-                        for (o, &a) in out.iter_mut().zip(acc) {
-                            *o = (f64::from(a) * scale) as f32;
-                        }
-                    },
-                    job,
-                )
+                sum_bands::<u32>(stack, range, scale, job)
             } else {
-                reduce_bands(
-                    stack,
-                    range,
-                    1,
-                    0u64,
-                    |bytes, acc| {
-                        for (a, &b) in acc.iter_mut().zip(bytes) {
-                            *a += u64::from(b);
-                        }
-                    },
-                    |acc, out| {
-                        for (o, &a) in out.iter_mut().zip(acc) {
-                            *o = (a as f64 * scale) as f32;
-                        }
-                    },
-                    job,
-                )
+                sum_bands::<u64>(stack, range, scale, job)
             }
         }
         ReduceOp::Max | ReduceOp::Min => {

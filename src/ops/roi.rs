@@ -330,16 +330,25 @@ pub fn roi_curves(
         })
         .collect();
     job.check()?;
-    Ok(shapes
+    Ok(assemble(shapes, &regions, &per_frame))
+}
+
+/// Per-region curves from per-frame statistics (`per_frame[frame][region][channel]`).
+fn assemble(
+    shapes: &[Shape],
+    regions: &[Region],
+    per_frame: &[Vec<Vec<RoiStats>>],
+) -> Vec<RoiCurve> {
+    shapes
         .iter()
-        .zip(&regions)
+        .zip(regions)
         .enumerate()
         .map(|(i, (shape, region))| RoiCurve {
             shape: shape.clone(),
             pixels: region.pixel_count(),
             stats: per_frame.iter().map(|f| f[i].clone()).collect(),
         })
-        .collect())
+        .collect()
 }
 
 /// Curves of several regions over float frames (for example a normalization's running
@@ -365,16 +374,7 @@ pub fn roi_curves_f32(
         );
         job.advance(1);
     }
-    Ok(shapes
-        .iter()
-        .zip(&regions)
-        .enumerate()
-        .map(|(i, (shape, region))| RoiCurve {
-            shape: shape.clone(),
-            pixels: region.pixel_count(),
-            stats: per_frame.iter().map(|f| f[i].clone()).collect(),
-        })
-        .collect())
+    Ok(assemble(shapes, &regions, &per_frame))
 }
 
 /// CSV with one row per frame: `frame,time_s,<roi>_<stat>_c<k>…`; `times` gives each frame's

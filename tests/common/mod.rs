@@ -98,3 +98,16 @@ pub fn frame_mean(stack: &stackscope::FrameStack, index: usize) -> f64 {
     let f = stack.frame(index).unwrap();
     f.iter().map(|&v| f64::from(v)).sum::<f64>() / f.len() as f64
 }
+
+/// Runs the `stackscope` binary: (exit code, stdout, stderr).
+pub fn stackscope(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_stackscope"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
