@@ -7,12 +7,14 @@
 //! `(a·(256−w) + b·w + 128) >> 8` per byte.
 
 pub mod cpu;
+pub mod gpu;
 pub mod schedule;
 pub mod yuv;
 
 use std::sync::Arc;
 
 pub use cpu::CpuBlender;
+pub use gpu::{GpuBlender, GpuContext, GpuError};
 pub use schedule::{BlendSchedule, MAX_STEPS, ScheduleError, Step, blend_byte};
 pub use yuv::{Yuv420, even_size};
 
