@@ -10,6 +10,8 @@ PACKAGES=(
   libavfilter-dev libavdevice-dev
   # tests and benchmarks: the ffmpeg CLI writes video fixtures; GNU time measures peak RSS
   ffmpeg time bc
+  # GPU path on any machine: Mesa's software Vulkan (lavapipe)
+  mesa-vulkan-drivers libvulkan1
 )
 
 missing=()
@@ -32,3 +34,10 @@ if ! command -v cargo >/dev/null 2>&1; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
 rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt 2>/dev/null || true
+
+# Headless machines have no session runtime dir; Mesa's Vulkan loader warns on every adapter
+# probe without one.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  export XDG_RUNTIME_DIR="/tmp/runtime-$(id -u)"
+  mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+fi

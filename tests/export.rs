@@ -334,3 +334,74 @@ fn a_source_error_midway_is_reported_and_cleans_up() {
     assert!(err.to_string().contains("corrupt"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn a_gpu_export_decodes_to_the_same_frames_as_the_cpu_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gpu, cpu) = (dir.path().join("gpu.mp4"), dir.path().join("cpu.mp4"));
+    let s = |device| ExportSettings {
+        crf: 0,
+        blend_device: device,
+        ..settings(5)
+    };
+    let rg = export(
+        &mut sample_stack(4, 48, 32),
+        &gpu,
+        &s(stackscope::interp::BlendDevice::Gpu),
+        &Job::new(),
+    )
+    .unwrap();
+    let rc = export(
+        &mut sample_stack(4, 48, 32),
+        &cpu,
+        &s(stackscope::interp::BlendDevice::Cpu),
+        &Job::new(),
+    )
+    .unwrap();
+    assert!(rg.blender.starts_with("gpu"), "{}", rg.blender);
+    assert!(rc.blender.starts_with("cpu"), "{}", rc.blender);
+    let (a, b) = (decode_gray(&gpu).stack, decode_gray(&cpu).stack);
+    assert_eq!(a.shape(), b.shape());
+    let worst = a
+        .view()
+        .iter()
+        .zip(b.view().iter())
+        .map(|(x, y)| (i16::from(*x) - i16::from(*y)).abs())
+        .max();
+    assert!(worst.unwrap_or(0) <= 1, "largest difference {worst:?}");
+}
+
+#[test]
+fn with_no_adapter_auto_and_gpu_fall_back_to_the_cpu_and_say_so() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample");
+    let dir = tempfile::tempdir().unwrap();
+    for device in ["auto", "gpu"] {
+        let out = dir.path().join(format!("{device}.mp4"));
+        let result = Command::new(env!("CARGO_BIN_EXE_stackscope"))
+            .args([
+                "export",
+                sample,
+                "-o",
+                out.to_str().unwrap(),
+                "--interp-steps",
+                "1",
+                "--blend-device",
+                device,
+            ])
+            .env("VK_ICD_FILENAMES", "/nonexistent")
+            .env("WGPU_BACKEND", "vulkan")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&result.stdout);
+        assert!(
+            result.status.success(),
+            "{device}: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        assert!(
+            stdout.contains("blend device: cpu: no GPU adapter") && stdout.contains("fell back"),
+            "{device}: {stdout}"
+        );
+        assert_eq!(decode_gray(&out).stack.len(), 79);
+    }
+}

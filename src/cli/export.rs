@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use stackscope::export::{ExportSettings, export};
+use stackscope::interp::BlendDevice;
 use stackscope::load::{FolderStream, human_bytes};
 use stackscope::source::{DisplaySource, FrameSource, StackSource};
 use stackscope::stack::SourceKind;
@@ -50,6 +51,10 @@ pub struct ExportArgs {
     /// Overwrite the output file if it exists.
     #[arg(long)]
     pub force: bool,
+
+    /// Where blending runs: auto picks a real GPU and the CPU otherwise.
+    #[arg(long, value_enum, default_value_t = BlendDevice::Auto)]
+    pub blend_device: BlendDevice,
 
     /// Binary mask image: pixels that are 0 are shown in the lowest colour.
     #[arg(long, value_name = "FILE")]
@@ -105,6 +110,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         preset: args.preset.clone(),
         audio: args.audio.clone(),
         overwrite: args.force,
+        blend_device: args.blend_device,
     };
     let report = {
         let _progress = ProgressDisplay::start(&job);
@@ -120,6 +126,10 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         report.duration_secs,
         human_bytes(report.bytes)
     );
+    println!("blend device: {}", report.blender_reason);
+    for note in &report.notes {
+        println!("note: {note}");
+    }
     println!(
         "took {:.2} s ({:.0} output frames/s), blender: {}{}",
         report.elapsed_secs,

@@ -15,7 +15,10 @@ use serde::Serialize;
 
 use super::encoder::{EncoderSettings, Mp4Writer, PRESETS};
 use super::error::ExportError;
-use crate::interp::{BlendSchedule, Blender, CpuBlender, Yuv420, even_size};
+use crate::interp::choice::cpu_fallback;
+use crate::interp::{
+    BlendDevice, BlendError, BlendSchedule, Blender, Converter, Yuv420, choose, even_size,
+};
 use crate::job::Job;
 use crate::source::FrameSource;
 
@@ -35,6 +38,8 @@ pub struct ExportSettings {
     pub audio: Option<PathBuf>,
     /// Replace an existing output file.
     pub overwrite: bool,
+    /// Where blending runs.
+    pub blend_device: BlendDevice,
 }
 
 impl Default for ExportSettings {
@@ -47,6 +52,7 @@ impl Default for ExportSettings {
             preset: "veryfast".into(),
             audio: None,
             overwrite: false,
+            blend_device: BlendDevice::Auto,
         }
     }
 }
@@ -63,6 +69,10 @@ pub struct ExportReport {
     pub elapsed_secs: f64,
     /// Which blender ran.
     pub blender: String,
+    /// Why that device was chosen.
+    pub blender_reason: String,
+    /// Fallbacks that happened during the export.
+    pub notes: Vec<String>,
     /// True when an odd width or height lost its last column or row.
     pub cropped_to_even: bool,
     pub audio: Option<PathBuf>,
@@ -148,18 +158,12 @@ pub fn export(
         preset: settings.preset.clone(),
         audio: settings.audio.clone(),
     };
-    let result = Mp4Writer::create(path, &encoder_settings).and_then(|writer| {
-        run(
-            source,
-            writer,
-            Box::new(CpuBlender::serial()),
-            &schedule,
-            (width, height),
-            job,
-        )
-    });
-    let blender = match result {
-        Ok(name) => name,
+    let choice = choose(settings.blend_device);
+    let reason = choice.reason.clone();
+    let result = Mp4Writer::create(path, &encoder_settings)
+        .and_then(|writer| run(source, writer, choice, &schedule, (width, height), job));
+    let (blender, notes) = match result {
+        Ok(done) => done,
         Err(e) => {
             // Nothing half-written may stay behind, whatever failed.
             let _ = std::fs::remove_file(path);
@@ -178,20 +182,28 @@ pub fn export(
         bytes,
         elapsed_secs: started.elapsed().as_secs_f64(),
         blender,
+        blender_reason: reason,
+        notes,
         cropped_to_even: (width, height) != (geometry.width, geometry.height),
         audio: settings.audio.clone(),
     })
 }
 
-/// Drives the producer side and joins the encoder thread; returns the blender's name.
+/// Drives the producer side and joins the encoder thread; returns the name of the blender
+/// that finished the job and notes about fallbacks.
 fn run(
     source: &mut dyn FrameSource,
     writer: Mp4Writer,
-    blender: Box<dyn Blender>,
+    choice: crate::interp::Choice,
     schedule: &BlendSchedule,
     size: (usize, usize),
     job: &Job,
-) -> Result<String, ExportError> {
+) -> Result<(String, Vec<String>), ExportError> {
+    let crate::interp::Choice {
+        blender,
+        mut converter,
+        ..
+    } = choice;
     job.set_total(schedule.len() as u64);
     job.set_message("encoding");
     let (to_encoder, from_producer) = sync_channel::<ToEncoder>(QUEUE);
@@ -203,7 +215,16 @@ fn run(
             path: PathBuf::new(),
             reason: format!("cannot start the encoder thread: {e}"),
         })?;
-    let produced = produce(source, schedule, size, job, &to_encoder);
+    let mut notes = Vec::new();
+    let produced = produce(
+        source,
+        schedule,
+        size,
+        job,
+        &to_encoder,
+        &mut converter,
+        &mut notes,
+    );
     if produced.is_ok() {
         // The encoder may have died already; its own error is the one to report.
         let _ = to_encoder.send(ToEncoder::Finish);
@@ -221,7 +242,10 @@ fn run(
     // When one side fails the other sees a closed channel and reports `Cancelled`; the
     // failure that came first is the one to show.
     match (produced, encoded) {
-        (Ok(()), Ok(name)) => Ok(name),
+        (Ok(()), Ok((name, encoder_notes))) => {
+            notes.extend(encoder_notes);
+            Ok((name, notes))
+        }
         (Err(first), Err(ExportError::Cancelled)) | (Err(first), Ok(_)) => Err(first),
         (_, Err(first)) => Err(first),
     }
@@ -233,14 +257,20 @@ fn produce(
     (width, height): (usize, usize),
     job: &Job,
     to_encoder: &SyncSender<ToEncoder>,
+    converter: &mut Converter,
+    notes: &mut Vec<String>,
 ) -> Result<(), ExportError> {
     let send = |message: ToEncoder| -> Result<(), ExportError> {
         to_encoder.send(message).map_err(|_| ExportError::Cancelled)
     };
     let mut convert = |index: usize| -> Result<Arc<Yuv420>, ExportError> {
-        let mut yuv = Yuv420::new(width, height);
-        source.with_frame(index, &mut |frame| yuv.fill_from(frame))?;
-        Ok(Arc::new(yuv))
+        let mut yuv = None;
+        let mut note = None;
+        source.with_frame(index, &mut |frame| {
+            yuv = Some(converter.convert(frame, width, height, &mut note));
+        })?;
+        notes.extend(note);
+        Ok(Arc::new(yuv.unwrap_or_else(|| Yuv420::new(width, height))))
     };
     let mut current = convert(0)?;
     for a in 0..schedule.sources {
@@ -262,12 +292,33 @@ fn produce(
     Ok(())
 }
 
+/// A GPU that fails mid-export (device lost, out of memory) hands over to the CPU blender.
+fn with_fallback<T>(
+    blender: &mut Box<dyn Blender>,
+    pair: &Option<(Arc<Yuv420>, Arc<Yuv420>)>,
+    notes: &mut Vec<String>,
+    mut action: impl FnMut(&mut dyn Blender) -> Result<T, ExportError>,
+) -> Result<T, ExportError> {
+    match action(blender.as_mut()) {
+        Err(ExportError::Blend(BlendError::Device(reason))) => {
+            notes.push(format!(
+                "{} failed ({reason}); the CPU blender took over",
+                blender.name()
+            ));
+            *blender = cpu_fallback(pair.clone())?;
+            action(blender.as_mut())
+        }
+        other => other,
+    }
+}
+
 fn encode_loop(
     mut writer: Mp4Writer,
     mut blender: Box<dyn Blender>,
     messages: Receiver<ToEncoder>,
     job: &Job,
-) -> Result<String, ExportError> {
+) -> Result<(String, Vec<String>), ExportError> {
+    let mut notes = Vec::new();
     loop {
         match messages.recv().map_err(|_| ExportError::Cancelled)? {
             ToEncoder::Source(frame) => {
@@ -276,16 +327,37 @@ fn encode_loop(
                 job.advance(1);
             }
             ToEncoder::Blends { a, b, weights } => {
-                blender.set_pair(a, b)?;
+                let pair = Some((a.clone(), b.clone()));
+                with_fallback(&mut blender, &pair, &mut notes, |bl| {
+                    Ok(bl.set_pair(a.clone(), b.clone())?)
+                })?;
                 for weight in weights {
                     job.check().map_err(|_| ExportError::Cancelled)?;
-                    writer.write_with(|planes| Ok(blender.blend_into(weight, planes)?))?;
+                    // On a device error the frame is blended again by the CPU, so nothing is
+                    // written twice: the writer only sends after the fill succeeded.
+                    let mut failed = None;
+                    writer.write_with(|planes| match blender.blend_into(weight, planes) {
+                        Err(BlendError::Device(reason)) => {
+                            let mut cpu = cpu_fallback(pair.clone())?;
+                            cpu.blend_into(weight, planes)?;
+                            failed = Some((reason, cpu));
+                            Ok(())
+                        }
+                        other => Ok(other?),
+                    })?;
+                    if let Some((reason, cpu)) = failed {
+                        notes.push(format!(
+                            "{} failed ({reason}); the CPU blender took over",
+                            blender.name()
+                        ));
+                        blender = cpu;
+                    }
                     job.advance(1);
                 }
             }
             ToEncoder::Finish => {
                 writer.finish()?;
-                return Ok(blender.name());
+                return Ok((blender.name(), notes));
             }
         }
     }

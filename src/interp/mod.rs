@@ -6,6 +6,7 @@
 //! the pair resident on the device between calls. Every blender computes exactly
 //! `(a·(256−w) + b·w + 128) >> 8` per byte.
 
+pub mod choice;
 pub mod cpu;
 pub mod gpu;
 pub mod schedule;
@@ -13,6 +14,7 @@ pub mod yuv;
 
 use std::sync::Arc;
 
+pub use choice::{BlendDevice, Choice, Converter, choose};
 pub use cpu::CpuBlender;
 pub use gpu::{GpuBlender, GpuContext, GpuError};
 pub use schedule::{BlendSchedule, MAX_STEPS, ScheduleError, Step, blend_byte};
