@@ -329,7 +329,9 @@ fn encode_loop(
             ToEncoder::Blends { a, b, weights } => {
                 let pair = Some((a.clone(), b.clone()));
                 with_fallback(&mut blender, &pair, &mut notes, |bl| {
-                    Ok(bl.set_pair(a.clone(), b.clone())?)
+                    bl.set_pair(a.clone(), b.clone())?;
+                    bl.prefetch(&weights);
+                    Ok(())
                 })?;
                 for weight in weights {
                     job.check().map_err(|_| ExportError::Cancelled)?;

@@ -149,7 +149,7 @@ impl GpuContext {
         entries: &[wgpu::BindGroupEntry],
         words: u32,
         copy: Option<(&wgpu::Buffer, &wgpu::Buffer)>,
-    ) {
+    ) -> wgpu::SubmissionIndex {
         let layout = pipeline.get_bind_group_layout(0);
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
@@ -167,18 +167,27 @@ impl GpuContext {
         if let Some((from, to)) = copy {
             encoder.copy_buffer_to_buffer(from, 0, to, 0, from.size());
         }
-        self.queue.submit([encoder.finish()]);
+        self.queue.submit([encoder.finish()])
     }
 
-    /// Maps `staging` and hands its bytes to `read`.
-    fn read_back(&self, staging: &wgpu::Buffer, read: impl FnOnce(&[u8])) -> Result<(), GpuError> {
+    /// Waits for submission `done` (only that one: later work keeps running), maps `staging`
+    /// and hands its bytes to `read`.
+    fn read_back(
+        &self,
+        staging: &wgpu::Buffer,
+        done: wgpu::SubmissionIndex,
+        read: impl FnOnce(&[u8]),
+    ) -> Result<(), GpuError> {
         let slice = staging.slice(..);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
         self.device
-            .poll(wgpu::PollType::wait_indefinitely())
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(done),
+                timeout: None,
+            })
             .map_err(|e| GpuError::Failed(e.to_string()))?;
         rx.recv()
             .map_err(|e| GpuError::Failed(e.to_string()))?
@@ -230,7 +239,7 @@ impl GpuContext {
             0,
         ]);
         let staging = self.staging(words);
-        self.run(
+        let done = self.run(
             &self.convert,
             &[
                 wgpu::BindGroupEntry {
@@ -250,7 +259,7 @@ impl GpuContext {
             Some((&planes, &staging)),
         );
         let n = out.data().len();
-        self.read_back(&staging, |bytes| {
+        self.read_back(&staging, done, |bytes| {
             out.data_mut().copy_from_slice(&bytes[..n])
         })?;
         Ok(out)
@@ -271,12 +280,22 @@ struct Resident {
     buffer: wgpu::Buffer,
 }
 
-/// Blends on the GPU; see the module docs.
+/// One output buffer and its readback buffer; `in_flight` names the weight being blended
+/// into it and the submission to wait for.
+struct Slot {
+    blended: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    in_flight: Option<(u16, wgpu::SubmissionIndex)>,
+}
+
+/// Blends on the GPU; see the module docs. With [`Blender::prefetch`], two output slots
+/// alternate: while frame i is read back, frame i+1 is already being blended.
 pub struct GpuBlender {
     context: Arc<GpuContext>,
     pair: Option<(Resident, Resident)>,
-    output: Option<(wgpu::Buffer, wgpu::Buffer)>,
+    slots: Vec<Slot>,
     size: (usize, usize),
+    upcoming: std::collections::VecDeque<u16>,
 }
 
 impl GpuBlender {
@@ -284,8 +303,9 @@ impl GpuBlender {
         Self {
             context,
             pair: None,
-            output: None,
+            slots: Vec::new(),
             size: (0, 0),
+            upcoming: Default::default(),
         }
     }
 
@@ -298,52 +318,16 @@ impl GpuBlender {
         let buffer = self.context.upload("frame", frame.data());
         Resident { frame, buffer }
     }
-}
 
-impl Blender for GpuBlender {
-    fn name(&self) -> String {
-        format!("gpu: {}", self.context.describe())
-    }
-
-    fn set_pair(&mut self, a: Arc<Yuv420>, b: Arc<Yuv420>) -> Result<(), BlendError> {
-        if (a.width(), a.height()) != (b.width(), b.height()) {
-            return Err(BlendError::SizeMismatch);
-        }
-        let mut kept: Vec<Resident> = self
-            .pair
-            .take()
-            .map(|(x, y)| vec![x, y])
-            .unwrap_or_default();
-        let ra = self.resident(a, &mut kept);
-        let rb = self.resident(b, &mut kept);
-        let size = (ra.frame.width(), ra.frame.height());
-        if self.size != size || self.output.is_none() {
-            let words = words_for(ra.frame.data().len());
-            self.output = Some((
-                self.context
-                    .storage("blended", words, wgpu::BufferUsages::COPY_SRC),
-                self.context.staging(words),
-            ));
-            self.size = size;
-        }
-        self.pair = Some((ra, rb));
-        Ok(())
-    }
-
-    fn blend_into(&mut self, weight: u16, out: &mut PlanesMut) -> Result<(), BlendError> {
+    /// Starts blending `weight` into slot `i`.
+    fn submit(&mut self, i: usize, weight: u16) -> Result<(), BlendError> {
         let (ra, rb) = self.pair.as_ref().ok_or(BlendError::NoPair)?;
-        if self.size != (out.width, out.height) {
-            return Err(BlendError::SizeMismatch);
-        }
-        if weight > 256 {
-            return Err(BlendError::Weight(weight));
-        }
-        let (blended, staging) = self.output.as_ref().ok_or(BlendError::NoPair)?;
+        let slot = &self.slots[i];
         let words = words_for(ra.frame.data().len()) as u32;
         let params = self
             .context
             .uniform(&[u32::from(weight), words, 0, 0, 0, 0, 0, 0]);
-        self.context.run(
+        let done = self.context.run(
             &self.context.blend,
             &[
                 wgpu::BindGroupEntry {
@@ -356,7 +340,7 @@ impl Blender for GpuBlender {
                 },
                 wgpu::BindGroupEntry {
                     binding: 2,
-                    resource: blended.as_entire_binding(),
+                    resource: slot.blended.as_entire_binding(),
                 },
                 wgpu::BindGroupEntry {
                     binding: 3,
@@ -364,21 +348,123 @@ impl Blender for GpuBlender {
                 },
             ],
             words,
-            Some((blended, staging)),
+            Some((&slot.blended, &slot.staging)),
         );
-        let (w, h) = self.size;
-        self.context.read_back(staging, |bytes| {
-            let mut offset = 0;
-            for p in 0..3 {
-                let (pw, ph) = if p == 0 { (w, h) } else { (w / 2, h / 2) };
-                let stride = out.strides[p];
-                for row in 0..ph {
-                    out.planes[p][row * stride..row * stride + pw]
-                        .copy_from_slice(&bytes[offset + row * pw..offset + (row + 1) * pw]);
-                }
-                offset += pw * ph;
+        self.slots[i].in_flight = Some((weight, done));
+        Ok(())
+    }
+
+    /// Drops blends started for a pair that is no longer current.
+    fn settle(&mut self) -> Result<(), BlendError> {
+        for slot in &mut self.slots {
+            if let Some((_, done)) = slot.in_flight.take() {
+                self.context
+                    .device
+                    .poll(wgpu::PollType::Wait {
+                        submission_index: Some(done),
+                        timeout: None,
+                    })
+                    .map_err(|e| BlendError::Device(e.to_string()))?;
             }
-        })?;
+        }
+        self.upcoming.clear();
+        Ok(())
+    }
+}
+
+impl Blender for GpuBlender {
+    fn name(&self) -> String {
+        format!("gpu: {}", self.context.describe())
+    }
+
+    fn set_pair(&mut self, a: Arc<Yuv420>, b: Arc<Yuv420>) -> Result<(), BlendError> {
+        if (a.width(), a.height()) != (b.width(), b.height()) {
+            return Err(BlendError::SizeMismatch);
+        }
+        self.settle()?;
+        let mut kept: Vec<Resident> = self
+            .pair
+            .take()
+            .map(|(x, y)| vec![x, y])
+            .unwrap_or_default();
+        let ra = self.resident(a, &mut kept);
+        let rb = self.resident(b, &mut kept);
+        let size = (ra.frame.width(), ra.frame.height());
+        if self.size != size || self.slots.is_empty() {
+            let words = words_for(ra.frame.data().len());
+            self.slots = (0..2)
+                .map(|_| Slot {
+                    blended: self
+                        .context
+                        .storage("blended", words, wgpu::BufferUsages::COPY_SRC),
+                    staging: self.context.staging(words),
+                    in_flight: None,
+                })
+                .collect();
+            self.size = size;
+        }
+        self.pair = Some((ra, rb));
+        Ok(())
+    }
+
+    fn prefetch(&mut self, weights: &[u16]) {
+        self.upcoming = weights.iter().copied().collect();
+    }
+
+    fn blend_into(&mut self, weight: u16, out: &mut PlanesMut) -> Result<(), BlendError> {
+        if self.pair.is_none() {
+            return Err(BlendError::NoPair);
+        }
+        if self.size != (out.width, out.height) {
+            return Err(BlendError::SizeMismatch);
+        }
+        if weight > 256 {
+            return Err(BlendError::Weight(weight));
+        }
+        // The slot already blending this weight, or a free one started now.
+        let mine = match self
+            .slots
+            .iter()
+            .position(|s| s.in_flight.as_ref().is_some_and(|f| f.0 == weight))
+        {
+            Some(i) => i,
+            None => {
+                let free = self
+                    .slots
+                    .iter()
+                    .position(|s| s.in_flight.is_none())
+                    .unwrap_or(0);
+                self.submit(free, weight)?;
+                free
+            }
+        };
+        if self.upcoming.front() == Some(&weight) {
+            self.upcoming.pop_front();
+        }
+        // Keep the other slot busy with the next weight while this one is read back.
+        let other = 1 - mine;
+        if self.slots[other].in_flight.is_none()
+            && let Some(next) = self.upcoming.pop_front()
+        {
+            self.submit(other, next)?;
+        }
+        let Some((_, done)) = self.slots[mine].in_flight.take() else {
+            return Err(BlendError::NoPair);
+        };
+        let (w, h) = self.size;
+        self.context
+            .read_back(&self.slots[mine].staging, done, |bytes| {
+                let mut offset = 0;
+                for p in 0..3 {
+                    let (pw, ph) = if p == 0 { (w, h) } else { (w / 2, h / 2) };
+                    let stride = out.strides[p];
+                    for row in 0..ph {
+                        out.planes[p][row * stride..row * stride + pw]
+                            .copy_from_slice(&bytes[offset + row * pw..offset + (row + 1) * pw]);
+                    }
+                    offset += pw * ph;
+                }
+            })?;
         Ok(())
     }
 }
@@ -446,6 +532,29 @@ mod tests {
             gb.blend_into(100, &mut g.as_planes_mut()).unwrap();
             cb.blend_into(100, &mut c.as_planes_mut()).unwrap();
             assert_eq!(g.data(), c.data());
+        }
+    }
+
+    #[test]
+    fn prefetched_sequences_come_back_in_order_and_exact() {
+        let gpu = context();
+        let (w, h) = (64, 36);
+        let mut a = Yuv420::new(w, h);
+        a.fill_from(noise(h, w, 3, 11).view());
+        let mut b = Yuv420::new(w, h);
+        b.fill_from(noise(h, w, 1, 12).view());
+        let (a, b) = (Arc::new(a), Arc::new(b));
+        let weights: Vec<u16> = (1..=9).map(|j| j * 25).collect();
+        let mut gb = GpuBlender::new(gpu);
+        let mut cb = CpuBlender::new();
+        gb.set_pair(a.clone(), b.clone()).unwrap();
+        cb.set_pair(a, b).unwrap();
+        gb.prefetch(&weights);
+        for &weight in &weights {
+            let (mut g, mut c) = (Yuv420::new(w, h), Yuv420::new(w, h));
+            gb.blend_into(weight, &mut g.as_planes_mut()).unwrap();
+            cb.blend_into(weight, &mut c.as_planes_mut()).unwrap();
+            assert_eq!(g.data(), c.data(), "weight {weight}");
         }
     }
 

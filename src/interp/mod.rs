@@ -59,6 +59,9 @@ pub trait Blender: Send {
     fn name(&self) -> String;
     /// Makes (a, b) the pair that following blends mix.
     fn set_pair(&mut self, a: Arc<Yuv420>, b: Arc<Yuv420>) -> Result<(), BlendError>;
+    /// Announces the weights the next `blend_into` calls will ask for, in order, so that a
+    /// device blender can start the next blend while one is read back. Optional.
+    fn prefetch(&mut self, _weights: &[u16]) {}
     /// Writes the blend with `weight` (0 = a, 256 = b) into `out`.
     fn blend_into(&mut self, weight: u16, out: &mut PlanesMut) -> Result<(), BlendError>;
 }
