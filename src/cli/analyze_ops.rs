@@ -10,7 +10,7 @@ use stackscope::ops::{self, LineSpec, ReduceOp, Shape};
 use stackscope::{FrameStack, Job, load};
 
 use super::progress::{ProgressDisplay, cancel_on_ctrl_c};
-use super::{LoadArgs, MappingArgs, NormalizeArgs};
+use super::{LoadArgs, MappingArgs, MaskArgs, NormalizeArgs};
 
 pub fn load_stack(
     path: &std::path::Path,
@@ -25,24 +25,6 @@ pub fn load_stack(
     Ok(loaded.stack)
 }
 
-/// The mask from `--mask FILE` and `--mask-shape SHAPE` (both: their intersection).
-pub fn mask_for(
-    file: &Option<PathBuf>,
-    shape: &Option<Shape>,
-    stack: &FrameStack,
-) -> anyhow::Result<Option<ndarray::Array2<bool>>> {
-    let (w, h) = (stack.width(), stack.height());
-    let from_file = file
-        .as_ref()
-        .map(|p| ops::mask_from_image(p, w, h))
-        .transpose()?;
-    let from_shape = shape.as_ref().map(|s| ops::mask_from_shape(s, w, h));
-    Ok(match (from_file, from_shape) {
-        (Some(a), Some(b)) => Some(ops::intersect(&a, &b)),
-        (a, b) => a.or(b),
-    })
-}
-
 #[derive(Debug, Args)]
 pub struct ReduceArgs {
     pub path: PathBuf,
@@ -52,12 +34,8 @@ pub struct ReduceArgs {
     /// Output: .png (display mapping), .tif/.tiff or .npy (f32 values).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Binary mask image: pixels that are 0 become NaN in the result.
-    #[arg(long, value_name = "FILE")]
-    pub mask: Option<PathBuf>,
-    /// Keep only pixels inside a shape: rect:X,Y,W,H, ellipse:CX,CY,RX,RY, polygon:X,Y,…
-    #[arg(long, value_name = "SHAPE")]
-    pub mask_shape: Option<Shape>,
+    #[command(flatten)]
+    pub mask: MaskArgs,
     #[command(flatten)]
     pub mapping: MappingArgs,
     #[command(flatten)]
@@ -77,7 +55,7 @@ pub fn reduce(args: &ReduceArgs) -> anyhow::Result<()> {
             None => ops::reduce(stack.view(), args.op, None, &job)?,
         }
     };
-    if let Some(mask) = mask_for(&args.mask, &args.mask_shape, &stack)? {
+    if let Some(mask) = args.mask.mask(&stack)? {
         ops::apply_mask(&mut result, &mask);
     }
     save_image(
@@ -116,12 +94,8 @@ pub struct RoiArgs {
     /// Also compute the median inside each region.
     #[arg(long)]
     pub median: bool,
-    /// Binary mask image: pixels that are 0 are left out of every region.
-    #[arg(long, value_name = "FILE")]
-    pub mask: Option<PathBuf>,
-    /// Keep only pixels inside a shape: rect:X,Y,W,H, ellipse:CX,CY,RX,RY, polygon:X,Y,…
-    #[arg(long, value_name = "SHAPE")]
-    pub mask_shape: Option<Shape>,
+    #[command(flatten)]
+    pub mask: MaskArgs,
     /// CSV file to write.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -144,7 +118,7 @@ pub fn roi(args: &RoiArgs) -> anyhow::Result<()> {
     let job = Job::new();
     cancel_on_ctrl_c(&job);
     let stack = load_stack(&args.path, &args.load, &job)?;
-    let mask = mask_for(&args.mask, &args.mask_shape, &stack)?;
+    let mask = args.mask.mask(&stack)?;
     let curves = {
         let _progress = ProgressDisplay::start(&job);
         match args.normalize.normalizer(&stack, &job)? {

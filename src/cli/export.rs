@@ -11,9 +11,9 @@ use stackscope::source::{DisplaySource, FrameSource, StackSource};
 use stackscope::stack::SourceKind;
 use stackscope::{Job, load};
 
-use super::analyze_ops::{load_stack, mask_for};
+use super::analyze_ops::load_stack;
 use super::progress::{ProgressDisplay, cancel_on_ctrl_c};
-use super::{LoadArgs, MappingArgs, NormalizeArgs};
+use super::{LoadArgs, MappingArgs, MaskArgs, NormalizeArgs};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -56,13 +56,8 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = BlendDevice::Auto)]
     pub blend_device: BlendDevice,
 
-    /// Binary mask image: pixels that are 0 are shown in the lowest colour.
-    #[arg(long, value_name = "FILE")]
-    pub mask: Option<PathBuf>,
-
-    /// Keep only pixels inside a shape: rect:X,Y,W,H, ellipse:CX,CY,RX,RY, polygon:X,Y,…
-    #[arg(long, value_name = "SHAPE")]
-    pub mask_shape: Option<stackscope::ops::Shape>,
+    #[command(flatten)]
+    pub mask: MaskArgs,
 
     #[command(flatten)]
     pub mapping: MappingArgs,
@@ -78,14 +73,11 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let job = Job::new();
     cancel_on_ctrl_c(&job);
     let options = args.load.options();
-    let through_display = args.normalize.is_active()
-        || args.mapping.is_set()
-        || args.mask.is_some()
-        || args.mask_shape.is_some();
+    let through_display = args.normalize.is_active() || args.mapping.is_set() || args.mask.is_set();
     let mut source: Box<dyn FrameSource> = if through_display {
         // Normalized, masked or colour-mapped frames: exported as the viewer shows them.
         let stack = Arc::new(load_stack(&args.path, &args.load, &job)?);
-        let mask = mask_for(&args.mask, &args.mask_shape, &stack)?;
+        let mask = args.mask.mask(&stack)?;
         let normalizer = {
             let _progress = ProgressDisplay::start(&job);
             args.normalize.normalizer(&stack, &job)?

@@ -5,6 +5,7 @@ mod export;
 mod info;
 mod load_args;
 mod mapping_args;
+mod mask_args;
 mod normalize_args;
 mod progress;
 
@@ -14,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 pub use load_args::LoadArgs;
 pub use mapping_args::MappingArgs;
+pub use mask_args::MaskArgs;
 pub use normalize_args::NormalizeArgs;
 
 /// Open, analyse and export image stacks (folders of images, videos, .npy, multi-page TIFF).
