@@ -143,24 +143,31 @@ impl GpuContext {
         buffer
     }
 
-    fn run(
+    fn bind_group(
         &self,
         pipeline: &wgpu::ComputePipeline,
         entries: &[wgpu::BindGroupEntry],
+    ) -> wgpu::BindGroup {
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries,
+        })
+    }
+
+    /// Runs `pipeline` over `words` invocations, then copies `copy.0` into `copy.1`.
+    fn run(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        bind_group: &wgpu::BindGroup,
         words: u32,
         copy: Option<(&wgpu::Buffer, &wgpu::Buffer)>,
     ) -> wgpu::SubmissionIndex {
-        let layout = pipeline.get_bind_group_layout(0);
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &layout,
-            entries,
-        });
         let mut encoder = self.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
+            pass.set_bind_group(0, bind_group, &[]);
             let (x, y) = dispatch_size(words);
             pass.dispatch_workgroups(x, y, 1);
         }
@@ -239,7 +246,7 @@ impl GpuContext {
             0,
         ]);
         let staging = self.staging(words);
-        let done = self.run(
+        let bind_group = self.bind_group(
             &self.convert,
             &[
                 wgpu::BindGroupEntry {
@@ -255,6 +262,10 @@ impl GpuContext {
                     resource: params.as_entire_binding(),
                 },
             ],
+        );
+        let done = self.run(
+            &self.convert,
+            &bind_group,
             words as u32,
             Some((&planes, &staging)),
         );
@@ -285,6 +296,10 @@ struct Resident {
 struct Slot {
     blended: wgpu::Buffer,
     staging: wgpu::Buffer,
+    /// Weight and word count for the kernel; rewritten per blend.
+    params: wgpu::Buffer,
+    /// Pair + this slot's buffers; rebuilt when the pair changes, not per frame.
+    bind_group: Option<wgpu::BindGroup>,
     in_flight: Option<(u16, wgpu::SubmissionIndex)>,
 }
 
@@ -321,32 +336,18 @@ impl GpuBlender {
 
     /// Starts blending `weight` into slot `i`.
     fn submit(&mut self, i: usize, weight: u16) -> Result<(), BlendError> {
-        let (ra, rb) = self.pair.as_ref().ok_or(BlendError::NoPair)?;
-        let slot = &self.slots[i];
+        let (ra, _) = self.pair.as_ref().ok_or(BlendError::NoPair)?;
         let words = words_for(ra.frame.data().len()) as u32;
-        let params = self
-            .context
-            .uniform(&[u32::from(weight), words, 0, 0, 0, 0, 0, 0]);
+        let slot = &self.slots[i];
+        let bind_group = slot.bind_group.as_ref().ok_or(BlendError::NoPair)?;
+        self.context.queue.write_buffer(
+            &slot.params,
+            0,
+            &bytes_of(&[u32::from(weight), words, 0, 0, 0, 0, 0, 0]),
+        );
         let done = self.context.run(
             &self.context.blend,
-            &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: ra.buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: rb.buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: slot.blended.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: params.as_entire_binding(),
-                },
-            ],
+            bind_group,
             words,
             Some((&slot.blended, &slot.staging)),
         );
@@ -398,10 +399,35 @@ impl Blender for GpuBlender {
                         .context
                         .storage("blended", words, wgpu::BufferUsages::COPY_SRC),
                     staging: self.context.staging(words),
+                    params: self.context.uniform(&[0; 8]),
+                    bind_group: None,
                     in_flight: None,
                 })
                 .collect();
             self.size = size;
+        }
+        for slot in &mut self.slots {
+            slot.bind_group = Some(self.context.bind_group(
+                &self.context.blend,
+                &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: ra.buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: rb.buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: slot.blended.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: slot.params.as_entire_binding(),
+                    },
+                ],
+            ));
         }
         self.pair = Some((ra, rb));
         Ok(())
