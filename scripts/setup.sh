@@ -12,6 +12,9 @@ PACKAGES=(
   ffmpeg time bc
   # GPU path on any machine: Mesa's software Vulkan (lavapipe)
   mesa-vulkan-drivers libvulkan1
+  # the real window under a virtual X server (scripts/screenshot.sh), and what winit loads
+  xvfb xauth xdotool x11-utils libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libx11-xcb1 libxcursor1
+  libxrandr2 libxi6
 )
 
 missing=()

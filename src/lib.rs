@@ -2,10 +2,12 @@
 //! `uint8` frame matrix, analyse them and export them.
 //!
 //! The core modules take plain data and a [`job::Job`] handle and return plain data or typed
-//! errors; none of them knows about a window or a terminal.
+//! errors; none of them knows about a window or a terminal. [`gui`] is the window: a thin
+//! layer that runs those calls on worker threads and draws their results.
 
 pub mod display;
 pub mod export;
+pub mod gui;
 pub mod interp;
 pub mod job;
 pub mod load;

@@ -45,6 +45,28 @@ pub trait FrameSource: Send {
     ) -> Result<(), SourceError>;
 }
 
+impl<T: FrameSource + ?Sized> FrameSource for Box<T> {
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+
+    fn geometry(&self) -> FrameGeometry {
+        (**self).geometry()
+    }
+
+    fn fps(&self) -> Option<f64> {
+        (**self).fps()
+    }
+
+    fn with_frame(
+        &mut self,
+        index: usize,
+        use_frame: &mut dyn FnMut(ArrayView3<u8>),
+    ) -> Result<(), SourceError> {
+        (**self).with_frame(index, use_frame)
+    }
+}
+
 /// A loaded stack as a source: frames are lent straight out of the matrix (or the map).
 #[derive(Debug, Clone)]
 pub struct StackSource {
@@ -206,6 +228,54 @@ impl FrameSource for DisplaySource {
         }
         use_frame(self.frame.view());
         Ok(())
+    }
+}
+
+/// Frames `range` of another source, numbered from 0: exporting part of a stack.
+pub struct RangeSource<S> {
+    inner: S,
+    start: usize,
+    len: usize,
+}
+
+impl<S: FrameSource> RangeSource<S> {
+    /// `range` is clamped to the inner source's frames.
+    pub fn new(inner: S, range: std::ops::Range<usize>) -> Self {
+        let end = range.end.min(inner.len());
+        let start = range.start.min(end);
+        Self {
+            inner,
+            start,
+            len: end - start,
+        }
+    }
+}
+
+impl<S: FrameSource> FrameSource for RangeSource<S> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn geometry(&self) -> FrameGeometry {
+        self.inner.geometry()
+    }
+
+    fn fps(&self) -> Option<f64> {
+        self.inner.fps()
+    }
+
+    fn with_frame(
+        &mut self,
+        index: usize,
+        use_frame: &mut dyn FnMut(ArrayView3<u8>),
+    ) -> Result<(), SourceError> {
+        if index >= self.len {
+            return Err(SourceError::OutOfRange {
+                index,
+                len: self.len,
+            });
+        }
+        self.inner.with_frame(self.start + index, use_frame)
     }
 }
 

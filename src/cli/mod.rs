@@ -21,9 +21,13 @@ pub use normalize_args::NormalizeArgs;
 /// Open, analyse and export image stacks (folders of images, videos, .npy, multi-page TIFF).
 #[derive(Debug, Parser)]
 #[command(name = "stackscope", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+
+    /// Open the window on this stack (without a subcommand; no path: an empty window).
+    pub path: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,11 +47,12 @@ pub enum Command {
 /// Runs the parsed command line; errors are printed here, once, as one line with its cause.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Info(args) => info::run(&args),
-        Command::Export(args) => export::run(&args),
-        Command::Reduce(args) => analyze_ops::reduce(&args),
-        Command::Roi(args) => analyze_ops::roi(&args),
-        Command::Profile(args) => analyze_ops::profile(&args),
+        None => stackscope::gui::run(cli.path),
+        Some(Command::Info(args)) => info::run(&args),
+        Some(Command::Export(args)) => export::run(&args),
+        Some(Command::Reduce(args)) => analyze_ops::reduce(&args),
+        Some(Command::Roi(args)) => analyze_ops::roi(&args),
+        Some(Command::Profile(args)) => analyze_ops::profile(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

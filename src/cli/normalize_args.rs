@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use ndarray::Axis;
-use stackscope::load::{FrameRange, LoadOptions};
+use stackscope::load::FrameRange;
 use stackscope::ops::{NormalizeSettings, Normalizer, ReduceOp, Reference};
 use stackscope::{FrameStack, Job};
 
@@ -78,13 +77,8 @@ impl NormalizeArgs {
             return Ok(None);
         }
         let reference = if let Some(file) = &self.ref_file {
-            let options = LoadOptions {
-                grayscale: stack.channels() == 1,
-                ..LoadOptions::default()
-            };
-            let loaded = stackscope::load::load(file, &options, job)
+            let frame = stackscope::load::reference_image(file, stack.channels(), job)
                 .with_context(|| format!("reading the reference {}", file.display()))?;
-            let frame = loaded.stack.view().index_axis(Axis(0), 0).mapv(f32::from);
             Reference::Image(frame)
         } else if let Some(window) = self.window {
             Reference::SlidingWindow {

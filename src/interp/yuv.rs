@@ -133,6 +133,31 @@ impl Yuv420 {
     }
 }
 
+impl Yuv420 {
+    /// RGBA bytes of this frame (BT.601 limited range back to full-range RGB), for showing
+    /// exactly what the encoder is given, as the window's export preview does.
+    pub fn to_rgba(&self) -> Vec<u8> {
+        let (w, h) = (self.width, self.height);
+        let (y_plane, u_plane, v_plane) = self.planes();
+        let mut out = vec![255u8; w * h * 4];
+        out.par_chunks_mut(4 * w)
+            .enumerate()
+            .for_each(|(row, pixels)| {
+                let chroma = (row / 2) * (w / 2);
+                for (x, px) in pixels.chunks_exact_mut(4).enumerate() {
+                    let c = 298 * (i32::from(y_plane[row * w + x]) - 16);
+                    let d = i32::from(u_plane[chroma + x / 2]) - 128;
+                    let e = i32::from(v_plane[chroma + x / 2]) - 128;
+                    let clamp = |v: i32| ((v + 128) >> 8).clamp(0, 255) as u8;
+                    px[0] = clamp(c + 409 * e);
+                    px[1] = clamp(c - 100 * d - 208 * e);
+                    px[2] = clamp(c + 516 * d);
+                }
+            });
+        out
+    }
+}
+
 #[inline]
 fn luma_from_rgb(r: u8, g: u8, b: u8) -> u8 {
     (16 + ((66 * u32::from(r) + 129 * u32::from(g) + 25 * u32::from(b) + 128) >> 8)) as u8
@@ -189,5 +214,22 @@ mod tests {
         let mut f = Yuv420::new(6, 4);
         f.fill_from(img.view());
         assert_eq!(f.planes().0[6 + 5], luma_from_gray(img[[1, 5, 0]]));
+    }
+
+    #[test]
+    fn rgba_round_trip_stays_close_on_flat_colours() {
+        for rgb in [[0u8, 0, 0], [255, 255, 255], [200, 30, 90], [12, 180, 240]] {
+            let mut f = Yuv420::new(4, 2);
+            f.fill_from(Array3::from_shape_fn((2, 4, 3), |(_, _, c)| rgb[c]).view());
+            let rgba = f.to_rgba();
+            assert_eq!(rgba.len(), 4 * 2 * 4);
+            for px in rgba.chunks_exact(4) {
+                for c in 0..3 {
+                    let diff = (i32::from(px[c]) - i32::from(rgb[c])).abs();
+                    assert!(diff <= 3, "{rgb:?} came back as {px:?}");
+                }
+                assert_eq!(px[3], 255);
+            }
+        }
     }
 }

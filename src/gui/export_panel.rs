@@ -1,0 +1,413 @@
+//! The export dialog: interpolation, encoding and range settings, a live preview of the
+//! blended frames made by the same blender and converter the export will use (the GPU when
+//! there is one), and the export itself on a worker with output fps, ETA and Cancel.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui;
+
+use super::document::Document;
+use super::forms::ExportForm;
+use super::task::{Poll, Task};
+use crate::display::DisplayMapping;
+use crate::export::{ExportError, ExportReport, PRESETS, export};
+use crate::interp::{Choice, Yuv420, choose, even_size};
+use crate::load::human_bytes;
+use crate::source::{DisplaySource, FrameSource, RangeSource, StackSource};
+
+pub struct ExportDialog {
+    pub open: bool,
+    /// Source frame (within the export range) whose blend with the next one is previewed.
+    preview_pair: usize,
+    preview_t: f32,
+    blender: Option<Choice>,
+    choosing: Option<Task<Choice>>,
+    /// Converted pair `(index, device)` kept while scrubbing t.
+    pair: Option<(usize, String, Arc<Yuv420>, Arc<Yuv420>)>,
+    preview: Option<egui::TextureHandle>,
+    preview_key: Option<(usize, u16, String)>,
+    pub task: Option<Task<Result<ExportReport, ExportError>>>,
+    /// The last export's outcome, shown until the next one.
+    pub outcome: Option<Result<String, String>>,
+}
+
+impl Default for ExportDialog {
+    fn default() -> Self {
+        Self {
+            open: false,
+            preview_pair: 0,
+            preview_t: 0.5,
+            blender: None,
+            choosing: None,
+            pair: None,
+            preview: None,
+            preview_key: None,
+            task: None,
+            outcome: None,
+        }
+    }
+}
+
+/// The frames an export of `doc` reads: as displayed (levels, colormap, normalization, mask)
+/// or the raw bytes.
+pub fn export_source(doc: &Document, as_displayed: bool) -> Box<dyn FrameSource> {
+    let display = as_displayed
+        && (doc.transformed()
+            || doc.mapping != DisplayMapping::default()
+            || doc.stack.channels() == 1 && doc.mapping.colormap != Default::default());
+    if display {
+        Box::new(DisplaySource::new(
+            doc.stack.clone(),
+            doc.mask.clone(),
+            doc.normalizer.clone(),
+            doc.mapping,
+        ))
+    } else {
+        Box::new(StackSource::new(doc.stack.clone()))
+    }
+}
+
+impl ExportDialog {
+    pub fn busy(&self) -> bool {
+        self.task.is_some()
+    }
+
+    /// Starts the export of `doc` with `form`; errors in the form are reported at once.
+    pub fn start(&mut self, ctx: &egui::Context, doc: &Document, form: &ExportForm) {
+        let settings = match form.settings() {
+            Ok(s) => s,
+            Err(e) => {
+                self.outcome = Some(Err(e));
+                return;
+            }
+        };
+        let range = match form.range(doc.len()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.outcome = Some(Err(e));
+                return;
+            }
+        };
+        if form.output.trim().is_empty() {
+            self.outcome = Some(Err("choose an output file".into()));
+            return;
+        }
+        let path = PathBuf::from(form.output.trim());
+        let source = export_source(doc, form.as_displayed);
+        self.outcome = None;
+        self.task = Some(Task::spawn("exporting", ctx, move |job| {
+            let mut source = RangeSource::new(source, range);
+            export(&mut source, &path, &settings, job)
+        }));
+    }
+
+    /// Polls a running export; returns the report line once it finished.
+    pub fn poll(&mut self) {
+        let Some(task) = &mut self.task else { return };
+        let outcome = match task.poll() {
+            Poll::Running => return,
+            Poll::Done(Ok(report)) => Ok(format!(
+                "wrote {} ({}, {} frames {}×{} at {:.3} fps, {:.1} s; {})",
+                report.path.display(),
+                human_bytes(report.bytes),
+                report.frames,
+                report.width,
+                report.height,
+                report.fps,
+                report.elapsed_secs,
+                report.blender_reason,
+            )),
+            Poll::Done(Err(ExportError::Cancelled)) => {
+                Err("export cancelled; the partial file was removed".into())
+            }
+            Poll::Done(Err(e)) => Err(e.to_string()),
+            Poll::Lost(e) => Err(e),
+        };
+        self.outcome = Some(outcome);
+        self.task = None;
+    }
+
+    pub fn ui(
+        &mut self,
+        ctx: &egui::Context,
+        doc: &Document,
+        form: &mut ExportForm,
+        last_dir: Option<&PathBuf>,
+    ) {
+        self.poll();
+        let mut open = self.open;
+        egui::Window::new("Export MP4")
+            .open(&mut open)
+            .default_width(460.0)
+            .show(ctx, |ui| {
+                self.settings_ui(ui, doc, form, last_dir);
+                ui.separator();
+                self.preview_ui(ui, doc, form);
+                ui.separator();
+                self.run_ui(ui, doc, form);
+            });
+        self.open = open;
+    }
+
+    fn settings_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        doc: &Document,
+        form: &mut ExportForm,
+        last_dir: Option<&PathBuf>,
+    ) {
+        egui::Grid::new("export-settings")
+            .num_columns(2)
+            .show(ui, |ui| {
+                ui.label("Output");
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut form.output)
+                            .desired_width(260.0)
+                            .hint_text("out.mp4")
+                            .id_salt("export-output"),
+                    );
+                    if ui.button("…").clicked()
+                        && let Some(p) = super::load_dialog::dialog(last_dir)
+                            .add_filter("MP4 video", &["mp4"])
+                            .save_file()
+                    {
+                        form.output = p.display().to_string();
+                    }
+                });
+                ui.end_row();
+                ui.label("In-between frames");
+                ui.add(egui::DragValue::new(&mut form.steps).range(0..=crate::interp::MAX_STEPS));
+                ui.end_row();
+                ui.label("Intensity");
+                ui.add(egui::Slider::new(&mut form.intensity, 0.0..=1.0));
+                ui.end_row();
+                ui.label("Frame rate");
+                ui.add(
+                    egui::TextEdit::singleline(&mut form.fps)
+                        .desired_width(80.0)
+                        .hint_text(
+                            doc.stack
+                                .meta()
+                                .fps
+                                .map_or("30".into(), |f| format!("{f:.3}")),
+                        ),
+                );
+                ui.end_row();
+                ui.label("Quality (crf)");
+                ui.add(egui::Slider::new(&mut form.crf, 0..=51));
+                ui.end_row();
+                ui.label("Preset");
+                egui::ComboBox::from_id_salt("export-preset")
+                    .selected_text(form.preset.clone())
+                    .show_ui(ui, |ui| {
+                        for p in PRESETS.iter().copied() {
+                            ui.selectable_value(&mut form.preset, p.to_string(), p);
+                        }
+                    });
+                ui.end_row();
+                ui.label("Frames");
+                ui.horizontal(|ui| {
+                    super::task::range_fields(
+                        ui,
+                        &mut form.start,
+                        &mut form.end,
+                        &doc.len().to_string(),
+                    );
+                });
+                ui.end_row();
+                ui.label("Blend on");
+                ui.horizontal(|ui| {
+                    for d in ["auto", "gpu", "cpu"] {
+                        if ui.radio(form.device == d, d).clicked() && form.device != d {
+                            form.device = d.into();
+                            self.blender = None;
+                            self.pair = None;
+                            self.preview_key = None;
+                        }
+                    }
+                });
+                ui.end_row();
+                ui.label("");
+                ui.checkbox(
+                    &mut form.as_displayed,
+                    "as displayed (levels, colormap, normalization, mask)",
+                );
+                ui.end_row();
+                ui.label("");
+                ui.checkbox(&mut form.overwrite, "replace an existing file");
+                ui.end_row();
+            });
+        if let (Ok(range), Ok(settings)) = (form.range(doc.len()), form.settings()) {
+            let n = range.len();
+            let frames = if n == 0 {
+                0
+            } else {
+                n + (n - 1) * settings.steps
+            };
+            let fps = settings.fps.or(doc.stack.meta().fps).unwrap_or(30.0);
+            ui.label(format!(
+                "{frames} output frames, {:.1} s at {fps:.3} fps",
+                frames as f64 / fps
+            ));
+        }
+    }
+
+    fn preview_ui(&mut self, ui: &mut egui::Ui, doc: &Document, form: &ExportForm) {
+        ui.label("Preview of the blend between two frames");
+        let Ok(range) = form.range(doc.len()) else {
+            return;
+        };
+        if range.len() < 2 {
+            ui.label("the range needs two frames to blend");
+            return;
+        }
+        ui.horizontal(|ui| {
+            ui.label("pair");
+            ui.add(egui::Slider::new(
+                &mut self.preview_pair,
+                range.start..=range.end - 2,
+            ));
+            ui.label("t");
+            ui.add(egui::Slider::new(&mut self.preview_t, 0.0..=1.0));
+        });
+        let weight = (f64::from(self.preview_t) * form.intensity * 256.0).round() as u16;
+        if self.blender.is_none() && self.choosing.is_none() {
+            let device = form.device();
+            self.choosing = Some(Task::spawn("opening the blender", ui.ctx(), move |_| {
+                choose(device)
+            }));
+        }
+        if let Some(task) = &mut self.choosing
+            && let Poll::Done(choice) = task.poll()
+        {
+            self.blender = Some(choice);
+            self.choosing = None;
+        }
+        let Some(choice) = &mut self.blender else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("opening the blender…");
+            });
+            return;
+        };
+        ui.label(format!("blender: {}", choice.reason));
+        let device = choice.blender.name();
+        let key = (
+            self.preview_pair,
+            weight,
+            format!("{device}{}", form.as_displayed),
+        );
+        if self.preview_key.as_ref() != Some(&key) {
+            match render_preview(doc, form, choice, self.preview_pair, weight, &mut self.pair) {
+                Ok((rgba, w, h)) => {
+                    let image = egui::ColorImage::from_rgba_unmultiplied([w, h], &rgba);
+                    match &mut self.preview {
+                        Some(t) if t.size() == [w, h] => {
+                            t.set_partial([0, 0], image, Default::default())
+                        }
+                        _ => {
+                            self.preview = Some(ui.ctx().load_texture(
+                                "export-preview",
+                                image,
+                                Default::default(),
+                            ))
+                        }
+                    }
+                    self.preview_key = Some(key);
+                }
+                Err(e) => {
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                }
+            }
+        }
+        if let Some(texture) = &self.preview {
+            let size = texture.size_vec2();
+            let scale = (420.0 / size.x).min(240.0 / size.y).min(4.0);
+            ui.image((texture.id(), size * scale));
+            ui.label(format!(
+                "weight {weight}/256 of frame {}",
+                self.preview_pair + 1
+            ));
+        }
+    }
+
+    fn run_ui(&mut self, ui: &mut egui::Ui, doc: &Document, form: &ExportForm) {
+        if let Some(task) = &self.task {
+            let p = task.job().snapshot();
+            let secs = task.elapsed().as_secs_f64().max(1e-3);
+            let fps = p.done as f64 / secs;
+            let eta = if fps > 0.0 && p.total > p.done {
+                format!(", ETA {:.0} s", (p.total - p.done) as f64 / fps)
+            } else {
+                String::new()
+            };
+            ui.label(format!(
+                "{} / {} frames, {fps:.0} frames/s{eta}",
+                p.done, p.total
+            ));
+            if super::task::progress_row(ui, task) {
+                task.cancel();
+            }
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
+        } else if ui.button("Export").clicked() {
+            self.start(ui.ctx(), doc, form);
+        }
+        match &self.outcome {
+            Some(Ok(line)) => {
+                ui.label(line);
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            None => {}
+        }
+    }
+}
+
+/// The blend of frames `a` and `a + 1` at `weight`, converted and blended exactly as the
+/// export will do it, back in RGBA.
+fn render_preview(
+    doc: &Document,
+    form: &ExportForm,
+    choice: &mut Choice,
+    a: usize,
+    weight: u16,
+    pair: &mut Option<(usize, String, Arc<Yuv420>, Arc<Yuv420>)>,
+) -> Result<(Vec<u8>, usize, usize), String> {
+    let (w, h) = even_size(doc.stack.width(), doc.stack.height())
+        .ok_or("the frames are too small to encode")?;
+    let tag = format!("{}{}", choice.blender.name(), form.as_displayed);
+    if pair
+        .as_ref()
+        .is_none_or(|(i, t, _, _)| *i != a || *t != tag)
+    {
+        let mut source = export_source(doc, form.as_displayed);
+        let mut converted = Vec::with_capacity(2);
+        let mut note = None;
+        for index in [a, a + 1] {
+            let mut yuv = None;
+            source
+                .with_frame(index, &mut |frame| {
+                    yuv = Some(choice.converter.convert(frame, w, h, &mut note));
+                })
+                .map_err(|e| e.to_string())?;
+            converted.push(Arc::new(yuv.ok_or("no frame")?));
+        }
+        let b = converted.pop().ok_or("no frame")?;
+        let first = converted.pop().ok_or("no frame")?;
+        choice
+            .blender
+            .set_pair(first.clone(), b.clone())
+            .map_err(|e| e.to_string())?;
+        *pair = Some((a, tag, first, b));
+    }
+    let mut out = Yuv420::new(w, h);
+    choice
+        .blender
+        .blend_into(weight, &mut out.as_planes_mut())
+        .map_err(|e| e.to_string())?;
+    Ok((out.to_rgba(), w, h))
+}

@@ -1,0 +1,340 @@
+//! What the user typed into the dialogs, kept as text between runs (eframe persistence), and
+//! its translation into the core's option types with the same parsers the CLI uses.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::display::Colormap;
+use crate::export::ExportSettings;
+use crate::interp::BlendDevice;
+use crate::load::{FrameRange, LoadOptions, Rect, Resize, parse_bytes};
+use crate::ops::{NormalizeSettings, ReduceOp, Reference};
+
+/// Everything remembered between runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub recent: Vec<PathBuf>,
+    pub last_dir: Option<PathBuf>,
+    pub load: LoadForm,
+    pub export: ExportForm,
+    pub colormap: String,
+    pub show_colorbar: bool,
+    pub playback_fps: f64,
+    pub looping: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            recent: Vec::new(),
+            last_dir: None,
+            load: LoadForm::default(),
+            export: ExportForm::default(),
+            colormap: "gray".into(),
+            show_colorbar: true,
+            playback_fps: 25.0,
+            looping: true,
+        }
+    }
+}
+
+pub const RECENT_MAX: usize = 10;
+
+impl Settings {
+    pub fn remember(&mut self, path: PathBuf) {
+        self.recent.retain(|p| p != &path);
+        self.last_dir = if path.is_dir() {
+            path.parent().map(PathBuf::from).or(Some(path.clone()))
+        } else {
+            path.parent().map(PathBuf::from)
+        };
+        self.recent.insert(0, path);
+        self.recent.truncate(RECENT_MAX);
+    }
+}
+
+pub fn colormap_named(name: &str) -> Colormap {
+    Colormap::ALL
+        .into_iter()
+        .find(|c| c.name() == name)
+        .unwrap_or_default()
+}
+
+fn optional<T>(text: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        Ok(None)
+    } else {
+        parse(t).map(Some)
+    }
+}
+
+fn index(text: &str, what: &str) -> Result<Option<usize>, String> {
+    optional(text, |t| {
+        t.parse::<usize>()
+            .map_err(|_| format!("{what} '{t}' is not a frame number"))
+    })
+}
+
+/// The load dialog's fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoadForm {
+    pub start: String,
+    pub end: String,
+    pub step: usize,
+    pub subset: f64,
+    /// `0.5` or `640x480`; empty: none.
+    pub resize: String,
+    pub grayscale: bool,
+    /// `X,Y,W,H`; empty: none.
+    pub crop: String,
+    /// `2G`, `512M`; empty: 60 % of the available memory.
+    pub max_ram: String,
+}
+
+impl Default for LoadForm {
+    fn default() -> Self {
+        Self {
+            start: String::new(),
+            end: String::new(),
+            step: 1,
+            subset: 1.0,
+            resize: String::new(),
+            grayscale: false,
+            crop: String::new(),
+            max_ram: String::new(),
+        }
+    }
+}
+
+impl LoadForm {
+    pub fn options(&self) -> Result<LoadOptions, String> {
+        let start = index(&self.start, "start")?.unwrap_or(0);
+        let end = index(&self.end, "end")?;
+        if end.is_some_and(|e| e <= start) {
+            return Err("the end frame must come after the start frame".into());
+        }
+        let options = LoadOptions {
+            range: FrameRange { start, end },
+            step: self.step.max(1),
+            subset: self.subset,
+            crop: optional(&self.crop, |t| t.parse::<Rect>())?,
+            resize: optional(&self.resize, |t| t.parse::<Resize>())?,
+            grayscale: self.grayscale,
+            max_ram_bytes: optional(&self.max_ram, parse_bytes)?,
+            ..LoadOptions::default()
+        };
+        options.validate()?;
+        Ok(options)
+    }
+}
+
+/// The export dialog's fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExportForm {
+    pub output: String,
+    pub steps: usize,
+    pub intensity: f64,
+    /// Empty: the source's frame rate.
+    pub fps: String,
+    pub crf: u8,
+    pub preset: String,
+    pub start: String,
+    pub end: String,
+    pub overwrite: bool,
+    /// Levels, colormap, normalization and mask as on screen; else the raw frames.
+    pub as_displayed: bool,
+    pub device: String,
+}
+
+impl Default for ExportForm {
+    fn default() -> Self {
+        Self {
+            output: String::new(),
+            steps: 0,
+            intensity: 1.0,
+            fps: String::new(),
+            crf: 23,
+            preset: "veryfast".into(),
+            start: String::new(),
+            end: String::new(),
+            overwrite: false,
+            as_displayed: true,
+            device: "auto".into(),
+        }
+    }
+}
+
+impl ExportForm {
+    pub fn device(&self) -> BlendDevice {
+        match self.device.as_str() {
+            "gpu" => BlendDevice::Gpu,
+            "cpu" => BlendDevice::Cpu,
+            _ => BlendDevice::Auto,
+        }
+    }
+
+    pub fn settings(&self) -> Result<ExportSettings, String> {
+        let fps = optional(&self.fps, |t| {
+            t.parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite() && *f > 0.0)
+                .ok_or_else(|| format!("fps '{t}' must be a number above 0"))
+        })?;
+        Ok(ExportSettings {
+            steps: self.steps,
+            intensity: self.intensity,
+            fps,
+            crf: self.crf,
+            preset: self.preset.clone(),
+            audio: None,
+            overwrite: self.overwrite,
+            blend_device: self.device(),
+        })
+    }
+
+    /// The frames to export, within `frames`.
+    pub fn range(&self, frames: usize) -> Result<Range<usize>, String> {
+        let start = index(&self.start, "start")?.unwrap_or(0);
+        let end = index(&self.end, "end")?.unwrap_or(frames).min(frames);
+        if start >= end {
+            return Err(format!("the range {start}..{end} holds no frames"));
+        }
+        Ok(start..end)
+    }
+}
+
+/// The normalization fields of the ops panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormalizeForm {
+    pub enabled: bool,
+    pub subtract: bool,
+    pub divide: bool,
+    pub amount_percent: f32,
+    pub blur: f32,
+    /// 0: aggregate of a range, 1: sliding window, 2: an image file.
+    pub reference: usize,
+    pub op: ReduceOp,
+    pub start: String,
+    pub end: String,
+    pub window: usize,
+    pub lag: usize,
+    pub file: String,
+}
+
+impl Default for NormalizeForm {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            subtract: true,
+            divide: false,
+            amount_percent: 100.0,
+            blur: 0.0,
+            reference: 0,
+            op: ReduceOp::Mean,
+            start: String::new(),
+            end: String::new(),
+            window: 10,
+            lag: 0,
+            file: String::new(),
+        }
+    }
+}
+
+impl NormalizeForm {
+    /// The settings for a stack of `frames` frames, with `image` the reference read from
+    /// `file` by the caller when that reference is chosen.
+    pub fn settings(
+        &self,
+        frames: usize,
+        image: Option<ndarray::Array3<f32>>,
+    ) -> Result<NormalizeSettings, String> {
+        let reference = match self.reference {
+            1 => Reference::SlidingWindow {
+                window: self.window,
+                lag: self.lag,
+            },
+            2 => Reference::Image(image.ok_or("choose a reference image file")?),
+            _ => {
+                let start = index(&self.start, "start")?;
+                let end = index(&self.end, "end")?;
+                let range = match (start, end) {
+                    (None, None) => None,
+                    (s, e) => Some(s.unwrap_or(0)..e.unwrap_or(frames).min(frames)),
+                };
+                Reference::Aggregate { op: self.op, range }
+            }
+        };
+        Ok(NormalizeSettings {
+            subtract: self.subtract,
+            divide: self.divide,
+            amount: self.amount_percent / 100.0,
+            blur_sigma: self.blur,
+            reference,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_form_parses_like_the_cli() {
+        let form = LoadForm {
+            start: "2".into(),
+            end: "10".into(),
+            resize: "0.5".into(),
+            crop: "1,2,30,40".into(),
+            max_ram: "1G".into(),
+            ..LoadForm::default()
+        };
+        let o = form.options().unwrap();
+        assert_eq!(
+            o.range,
+            FrameRange {
+                start: 2,
+                end: Some(10)
+            }
+        );
+        assert_eq!(o.resize, Some(Resize::Factor(0.5)));
+        assert_eq!(o.crop.map(|c| c.width), Some(30));
+        assert_eq!(o.max_ram_bytes, Some(1 << 30));
+        let bad = LoadForm {
+            crop: "1,2".into(),
+            ..LoadForm::default()
+        };
+        assert!(bad.options().is_err());
+    }
+
+    #[test]
+    fn export_range_is_clamped_and_checked() {
+        let form = ExportForm {
+            end: "500".into(),
+            ..ExportForm::default()
+        };
+        assert_eq!(form.range(40).unwrap(), 0..40);
+        let empty = ExportForm {
+            start: "40".into(),
+            ..ExportForm::default()
+        };
+        assert!(empty.range(40).is_err());
+    }
+
+    #[test]
+    fn recent_files_stay_unique_and_short() {
+        let mut s = Settings::default();
+        for i in 0..15 {
+            s.remember(PathBuf::from(format!("/tmp/{i}.npy")));
+        }
+        s.remember(PathBuf::from("/tmp/3.npy"));
+        assert_eq!(s.recent.len(), RECENT_MAX);
+        assert_eq!(s.recent[0], PathBuf::from("/tmp/3.npy"));
+        assert_eq!(s.recent.iter().filter(|p| p.ends_with("3.npy")).count(), 1);
+    }
+}

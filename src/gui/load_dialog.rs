@@ -1,0 +1,345 @@
+//! The load dialog: path, loader options, a RAM estimate that follows the options, and a
+//! preview (first frame, or the maximum over a sample of frames), all probed off the UI
+//! thread.
+
+use std::path::PathBuf;
+
+use eframe::egui;
+
+use super::forms::LoadForm;
+use super::task::{Poll, Task};
+use crate::display::DisplayMapping;
+use crate::load::{self, FrameRange, LoadOptions, Probe, human_bytes};
+use crate::ops::{ReduceOp, reduce};
+
+/// Frames the "max over a sample" preview reads.
+const PREVIEW_SAMPLE: usize = 8;
+
+pub struct LoadDialog {
+    pub path: String,
+    pub form: LoadForm,
+    probe: Option<Result<Probe, String>>,
+    probing: Option<Task<Result<Probe, String>>>,
+    probed_path: String,
+    max_preview: bool,
+    sampling: Option<Task<Result<Vec<u8>, String>>>,
+    preview: Option<egui::TextureHandle>,
+    preview_error: Option<String>,
+}
+
+/// What the dialog asks the app to do.
+pub enum LoadAction {
+    None,
+    Load(PathBuf, LoadOptions),
+    Close,
+}
+
+impl LoadDialog {
+    pub fn new(path: String, form: LoadForm) -> Self {
+        Self {
+            path,
+            form,
+            probe: None,
+            probing: None,
+            probed_path: String::new(),
+            max_preview: false,
+            sampling: None,
+            preview: None,
+            preview_error: None,
+        }
+    }
+
+    fn start_probe(&mut self, ctx: &egui::Context) {
+        let path = PathBuf::from(self.path.trim());
+        self.probed_path = self.path.clone();
+        self.probe = None;
+        self.preview = None;
+        self.preview_error = None;
+        self.max_preview = false;
+        if let Some(old) = self.probing.take() {
+            old.cancel();
+        }
+        if self.path.trim().is_empty() {
+            return;
+        }
+        self.probing = Some(Task::spawn("probing", ctx, move |job| {
+            load::probe(&path, job).map_err(|e| e.to_string())
+        }));
+    }
+
+    fn start_sample(&mut self, ctx: &egui::Context) {
+        let path = PathBuf::from(self.path.trim());
+        let found = match &self.probe {
+            Some(Ok(p)) => p.frames_found,
+            _ => return,
+        };
+        let options = LoadOptions {
+            range: FrameRange::default(),
+            step: (found / PREVIEW_SAMPLE).max(1),
+            ..LoadOptions::default()
+        };
+        self.sampling = Some(Task::spawn("sampling frames", ctx, move |job| {
+            let loaded = load::load(&path, &options, job).map_err(|e| e.to_string())?;
+            let max =
+                reduce(loaded.stack.view(), ReduceOp::Max, None, job).map_err(|e| e.to_string())?;
+            Ok(DisplayMapping::default().rgba_from_f32(max.view()))
+        }));
+    }
+
+    fn set_preview(&mut self, ctx: &egui::Context, rgba: &[u8], w: usize, h: usize) {
+        let image = egui::ColorImage::from_rgba_unmultiplied([w, h], rgba);
+        self.preview = Some(ctx.load_texture("load-preview", image, Default::default()));
+    }
+
+    fn poll(&mut self, ctx: &egui::Context) {
+        if let Some(task) = &mut self.probing {
+            match task.poll() {
+                Poll::Running => {}
+                Poll::Done(result) => {
+                    if let Ok(p) = &result
+                        && let Some(frame) = p.first.frame(0)
+                    {
+                        let rgba = DisplayMapping::default().rgba_from_u8(frame);
+                        let (w, h) = (p.geometry.width, p.geometry.height);
+                        self.set_preview(ctx, &rgba, w, h);
+                    }
+                    self.probe = Some(result);
+                    self.probing = None;
+                }
+                Poll::Lost(e) => {
+                    self.probe = Some(Err(e));
+                    self.probing = None;
+                }
+            }
+        }
+        if let Some(task) = &mut self.sampling {
+            match task.poll() {
+                Poll::Running => {}
+                Poll::Done(Ok(rgba)) => {
+                    self.sampling = None;
+                    if let Some(Ok(p)) = &self.probe {
+                        let (w, h) = (p.geometry.width, p.geometry.height);
+                        self.set_preview(ctx, &rgba, w, h);
+                    }
+                }
+                Poll::Done(Err(e)) | Poll::Lost(e) => {
+                    self.sampling = None;
+                    self.preview_error = Some(e);
+                }
+            }
+        }
+    }
+
+    pub fn ui(&mut self, ctx: &egui::Context, last_dir: Option<&PathBuf>) -> LoadAction {
+        self.poll(ctx);
+        if self.probed_path != self.path && self.probing.is_none() {
+            self.start_probe(ctx);
+        }
+        let mut action = LoadAction::None;
+        let mut open = true;
+        egui::Window::new("Open stack")
+            .open(&mut open)
+            .collapsible(false)
+            .default_width(520.0)
+            .show(ctx, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label("Path");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.path)
+                            .desired_width(300.0)
+                            .id_salt("load-path"),
+                    );
+                    if ui.button("Folder…").clicked()
+                        && let Some(p) = dialog(last_dir).pick_folder()
+                    {
+                        self.path = p.display().to_string();
+                    }
+                    if ui.button("File…").clicked()
+                        && let Some(p) = dialog(last_dir).pick_file()
+                    {
+                        self.path = p.display().to_string();
+                    }
+                });
+                ui.separator();
+                self.options_ui(ui);
+                ui.separator();
+                let options = self.form.options();
+                self.estimate_ui(ui, &options);
+                ui.separator();
+                ui.horizontal(|ui| {
+                    let ready = matches!(self.probe, Some(Ok(_))) && options.is_ok();
+                    if ui.add_enabled(ready, egui::Button::new("Load")).clicked()
+                        && let Ok(options) = options
+                    {
+                        action = LoadAction::Load(PathBuf::from(self.path.trim()), options);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        action = LoadAction::Close;
+                    }
+                });
+            });
+        if !open {
+            action = LoadAction::Close;
+        }
+        if matches!(action, LoadAction::Close | LoadAction::Load(..)) {
+            for t in [
+                self.probing.as_ref().map(Task::job),
+                self.sampling.as_ref().map(Task::job),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                t.cancel();
+            }
+        }
+        action
+    }
+
+    fn options_ui(&mut self, ui: &mut egui::Ui) {
+        let f = &mut self.form;
+        egui::Grid::new("load-options")
+            .num_columns(2)
+            .show(ui, |ui| {
+                ui.label("Frames");
+                ui.horizontal(|ui| {
+                    super::task::range_fields(ui, &mut f.start, &mut f.end, "end");
+                    ui.label("step");
+                    ui.add(egui::DragValue::new(&mut f.step).range(1..=10_000));
+                });
+                ui.end_row();
+                ui.label("Subset");
+                ui.add(egui::Slider::new(&mut f.subset, 0.01..=1.0).text("ratio of frames"));
+                ui.end_row();
+                ui.label("Resize");
+                ui.add(
+                    egui::TextEdit::singleline(&mut f.resize)
+                        .desired_width(120.0)
+                        .hint_text("0.5 or 640x480"),
+                );
+                ui.end_row();
+                ui.label("Crop");
+                ui.add(
+                    egui::TextEdit::singleline(&mut f.crop)
+                        .desired_width(120.0)
+                        .hint_text("X,Y,W,H"),
+                );
+                ui.end_row();
+                ui.label("Grayscale");
+                ui.checkbox(&mut f.grayscale, "convert to one channel");
+                ui.end_row();
+                ui.label("RAM limit");
+                ui.add(
+                    egui::TextEdit::singleline(&mut f.max_ram)
+                        .desired_width(120.0)
+                        .hint_text("60% of available"),
+                );
+                ui.end_row();
+            });
+    }
+
+    fn estimate_ui(&mut self, ui: &mut egui::Ui, options: &Result<LoadOptions, String>) {
+        if self.probing.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("reading the first frame…");
+            });
+            return;
+        }
+        let probe = match &self.probe {
+            None => {
+                ui.label("Type or choose a folder, video, .npy or TIFF.");
+                return;
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
+            }
+            Some(Ok(p)) => p,
+        };
+        ui.label(format!(
+            "{:?}: {} frames of {}×{}×{}",
+            probe.kind,
+            probe.frames_found,
+            probe.geometry.width,
+            probe.geometry.height,
+            probe.geometry.channels
+        ));
+        match options
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|o| load::estimate(probe, o).map_err(|e| e.to_string()))
+        {
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            Ok(e) => {
+                ui.label(format!(
+                    "loads {} frames of {}×{}×{}: {} (limit {})",
+                    e.frames_loaded,
+                    e.geometry.width,
+                    e.geometry.height,
+                    e.geometry.channels,
+                    human_bytes(e.loaded_bytes()),
+                    human_bytes(e.limit_bytes),
+                ));
+                if probe.kind == crate::stack::SourceKind::Npy && !options_reshape(options) {
+                    ui.label("the .npy file is memory-mapped: it stays on disk");
+                } else if e.extra_step > 1 {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!(
+                            "memory guard: {} selected frames need {}; one in {} will be loaded",
+                            e.frames_selected,
+                            human_bytes(e.wanted_bytes),
+                            e.extra_step
+                        ),
+                    );
+                }
+            }
+        }
+        ui.horizontal(|ui| {
+            let before = self.max_preview;
+            ui.radio_value(&mut self.max_preview, false, "first frame");
+            ui.radio_value(
+                &mut self.max_preview,
+                true,
+                format!("max over {PREVIEW_SAMPLE} frames"),
+            );
+            if self.max_preview != before {
+                if self.max_preview {
+                    self.start_sample(ui.ctx());
+                } else if let Some(Ok(p)) = &self.probe
+                    && let Some(frame) = p.first.frame(0)
+                {
+                    let rgba = DisplayMapping::default().rgba_from_u8(frame);
+                    let (w, h) = (p.geometry.width, p.geometry.height);
+                    self.set_preview(ui.ctx(), &rgba, w, h);
+                }
+            }
+            if self.sampling.is_some() {
+                ui.spinner();
+            }
+        });
+        if let Some(e) = &self.preview_error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        if let Some(texture) = &self.preview {
+            let size = texture.size_vec2();
+            let scale = (480.0 / size.x).min(240.0 / size.y).min(4.0);
+            ui.image((texture.id(), size * scale));
+        }
+    }
+}
+
+fn options_reshape(options: &Result<LoadOptions, String>) -> bool {
+    options.as_ref().is_ok_and(|o| o.reshapes())
+}
+
+/// A native file dialog starting in the last folder used.
+pub fn dialog(last_dir: Option<&PathBuf>) -> rfd::FileDialog {
+    let d = rfd::FileDialog::new();
+    match last_dir {
+        Some(dir) if dir.is_dir() => d.set_directory(dir),
+        _ => d,
+    }
+}

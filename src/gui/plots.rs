@@ -1,0 +1,190 @@
+//! The bottom panel: ROI time curves with the current frame marked (click to seek), and the
+//! line profile of the current frame with its min/max envelope over frames and the
+//! kymograph.
+
+use eframe::egui::{self, Color32};
+use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, VLine};
+
+use super::document::{Current, Document};
+use crate::display::DisplayMapping;
+use crate::ops::profile;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlotTab {
+    #[default]
+    Curves,
+    Profile,
+    Kymograph,
+}
+
+#[derive(Default)]
+pub struct Plots {
+    pub tab: PlotTab,
+    kymo_texture: Option<(usize, egui::TextureHandle)>,
+}
+
+/// What the user did in the plots.
+pub enum PlotRequest {
+    Seek(usize),
+    SaveProfileCsv,
+    SaveKymograph,
+}
+
+const CHANNEL_NAMES: [&str; 3] = ["r", "g", "b"];
+
+fn channel_label(c: usize, channels: usize) -> String {
+    if channels == 1 {
+        String::new()
+    } else {
+        format!(" {}", CHANNEL_NAMES.get(c).copied().unwrap_or("?"))
+    }
+}
+
+impl Plots {
+    pub fn ui(&mut self, ui: &mut egui::Ui, doc: &Document, busy: bool) -> Option<PlotRequest> {
+        let mut request = None;
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.tab, PlotTab::Curves, "ROI curves");
+            ui.selectable_value(&mut self.tab, PlotTab::Profile, "Line profile");
+            ui.selectable_value(&mut self.tab, PlotTab::Kymograph, "Kymograph");
+            if busy {
+                ui.spinner();
+            }
+            if self.tab != PlotTab::Curves && doc.line.is_some() {
+                if ui.button("Profile CSV…").clicked() {
+                    request = Some(PlotRequest::SaveProfileCsv);
+                }
+                if ui.button("Kymograph PNG…").clicked() {
+                    request = Some(PlotRequest::SaveKymograph);
+                }
+            }
+        });
+        let r = match self.tab {
+            PlotTab::Curves => curves_ui(ui, doc),
+            PlotTab::Profile => {
+                profile_ui(ui, doc);
+                None
+            }
+            PlotTab::Kymograph => {
+                self.kymograph_ui(ui, doc);
+                None
+            }
+        };
+        request.or(r)
+    }
+
+    fn kymograph_ui(&mut self, ui: &mut egui::Ui, doc: &Document) {
+        let Some(kymo) = doc.line.as_ref().and_then(|l| l.kymograph.as_ref()) else {
+            ui.label("Draw a line (Line tool) to see its kymograph: one row per frame.");
+            return;
+        };
+        let key = kymo.as_ptr() as usize;
+        if self.kymo_texture.as_ref().is_none_or(|(k, _)| *k != key) {
+            let (n, positions, _) = kymo.dim();
+            let mapping = DisplayMapping::automatic(kymo.view());
+            let rgba = mapping.rgba_from_f32(kymo.view());
+            let image = egui::ColorImage::from_rgba_unmultiplied([positions, n], &rgba);
+            let texture = ui
+                .ctx()
+                .load_texture("kymograph", image, egui::TextureOptions::NEAREST);
+            self.kymo_texture = Some((key, texture));
+        }
+        if let Some((_, texture)) = &self.kymo_texture {
+            let avail = ui.available_size();
+            let size = texture.size_vec2();
+            let scale = (avail.x / size.x).min(avail.y / size.y).max(0.01);
+            ui.image((texture.id(), size * scale));
+        }
+    }
+}
+
+fn curves_ui(ui: &mut egui::Ui, doc: &Document) -> Option<PlotRequest> {
+    let Some((_, curves)) = &doc.curves else {
+        ui.label(
+            "Draw a rectangle, ellipse, polygon or probe on the image to see its mean over time.",
+        );
+        return None;
+    };
+    let mut seek = None;
+    let frame = doc.frame as f64;
+    let response = Plot::new("roi-curves")
+        .legend(Legend::default())
+        .x_axis_label("frame")
+        .allow_double_click_reset(true)
+        .show(ui, |plot| {
+            for (i, curve) in curves.iter().enumerate() {
+                let color = doc.rois.get(i).map_or(Color32::GRAY, |r| r.color);
+                let channels = curve.stats.first().map_or(0, Vec::len);
+                for c in 0..channels {
+                    let points: PlotPoints = curve
+                        .stats
+                        .iter()
+                        .enumerate()
+                        .map(|(t, s)| [t as f64, f64::from(s[c].mean)])
+                        .collect();
+                    let name = format!(
+                        "{} {}{}",
+                        i + 1,
+                        curve.shape.kind(),
+                        channel_label(c, channels)
+                    );
+                    plot.line(Line::new(name, points).color(color));
+                }
+            }
+            plot.vline(VLine::new("frame", frame).color(Color32::WHITE));
+            if plot.response().clicked() {
+                seek = plot
+                    .pointer_coordinate()
+                    .map(|p| p.x.round().max(0.0) as usize);
+            }
+        });
+    drop(response);
+    seek.map(PlotRequest::Seek)
+}
+
+fn profile_ui(ui: &mut egui::Ui, doc: &Document) {
+    let Some(line) = &doc.line else {
+        ui.label("Draw a line with the Line tool to see its profile.");
+        return;
+    };
+    let samples = line.spec.samples();
+    if samples.is_empty() {
+        return;
+    }
+    let current = match doc.current() {
+        Some(Current::Values(values)) => profile(values.view(), &samples, line.spec.width),
+        Some(Current::Bytes(frame)) => profile(frame, &samples, line.spec.width),
+        None => return,
+    };
+    let distances: Vec<f64> = samples.iter().map(|s| f64::from(s.distance)).collect();
+    let channels = current.shape()[1];
+    Plot::new("line-profile")
+        .legend(Legend::default())
+        .x_axis_label("distance (px)")
+        .show(ui, |plot| {
+            for c in 0..channels {
+                if let Some(env) = &line.envelope {
+                    let lo: Vec<f64> = env.min.column(c).iter().map(|&v| f64::from(v)).collect();
+                    let hi: Vec<f64> = env.max.column(c).iter().map(|&v| f64::from(v)).collect();
+                    plot.add(
+                        FilledArea::new(
+                            format!("min–max{}", channel_label(c, channels)),
+                            &distances,
+                            &lo,
+                            &hi,
+                        )
+                        .fill_color(Color32::from_rgba_unmultiplied(100, 160, 255, 50)),
+                    );
+                }
+                let points: PlotPoints = distances
+                    .iter()
+                    .zip(current.column(c))
+                    .map(|(&d, &v)| [d, f64::from(v)])
+                    .collect();
+                plot.line(Line::new(
+                    format!("frame {}{}", doc.frame, channel_label(c, channels)),
+                    points,
+                ));
+            }
+        });
+}

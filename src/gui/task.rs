@@ -1,0 +1,131 @@
+//! Work off the UI thread: a [`Task`] runs a closure on its own thread with a [`Job`] for
+//! progress and Cancel, and hands the result back when the window polls it.
+
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+
+use crate::job::Job;
+
+pub struct Task<T> {
+    pub label: String,
+    job: Job,
+    rx: Receiver<T>,
+    started: Instant,
+}
+
+/// What a poll found.
+pub enum Poll<T> {
+    Running,
+    Done(T),
+    /// The worker ended without a result (it panicked); the message says so.
+    Lost(String),
+}
+
+impl<T: Send + 'static> Task<T> {
+    /// Starts `work` on a new thread; the window is asked to repaint when it finishes.
+    pub fn spawn(
+        label: impl Into<String>,
+        ctx: &egui::Context,
+        work: impl FnOnce(&Job) -> T + Send + 'static,
+    ) -> Self {
+        let label = label.into();
+        let job = Job::new();
+        let (tx, rx) = channel();
+        let worker_job = job.clone();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("stackscope: {label}"))
+            .spawn(move || {
+                let result = work(&worker_job);
+                let _ = tx.send(result);
+                ctx.request_repaint();
+            });
+        if let Err(e) = spawned {
+            // The closure is gone with the failed spawn; the poll reports the lost result.
+            job.set_message(format!("could not start a worker thread: {e}"));
+        }
+        Self {
+            label,
+            job,
+            rx,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn poll(&mut self) -> Poll<T> {
+        match self.rx.try_recv() {
+            Ok(result) => Poll::Done(result),
+            Err(TryRecvError::Empty) => Poll::Running,
+            Err(TryRecvError::Disconnected) => Poll::Lost(format!(
+                "{} stopped without a result ({})",
+                self.label,
+                self.job.snapshot().message
+            )),
+        }
+    }
+
+    /// Blocks until the task ends (tests, and shutting down).
+    pub fn wait(&mut self, timeout: Duration) -> Poll<T> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(result) => Poll::Done(result),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Poll::Running,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Poll::Lost(format!("{} stopped without a result", self.label))
+            }
+        }
+    }
+
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    pub fn cancel(&self) {
+        self.job.cancel();
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+/// A progress bar with the task's label and a Cancel button; true when Cancel was clicked.
+pub fn progress_row<T: Send + 'static>(ui: &mut egui::Ui, task: &Task<T>) -> bool {
+    let progress = task.job().snapshot();
+    let mut cancel = false;
+    ui.horizontal(|ui| {
+        let text = if progress.message.is_empty() {
+            task.label.clone()
+        } else {
+            format!("{}: {}", task.label, progress.message)
+        };
+        let bar = match progress.fraction() {
+            Some(f) => egui::ProgressBar::new(f).show_percentage(),
+            None => egui::ProgressBar::new(0.0).animate(true),
+        };
+        ui.add_sized([180.0, 16.0], bar);
+        ui.label(text);
+        if progress.cancelled {
+            ui.label("cancelling…");
+        } else if ui.button("Cancel").clicked() {
+            cancel = true;
+        }
+    });
+    cancel
+}
+
+/// "START to END" frame fields (empty: the first / last frame).
+pub fn range_fields(ui: &mut egui::Ui, start: &mut String, end: &mut String, end_hint: &str) {
+    ui.add(
+        egui::TextEdit::singleline(start)
+            .desired_width(44.0)
+            .hint_text("0"),
+    );
+    ui.label("to");
+    ui.add(
+        egui::TextEdit::singleline(end)
+            .desired_width(44.0)
+            .hint_text(end_hint),
+    );
+}

@@ -1,0 +1,191 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The window, driven through egui_kittest: no display needed, rendering through wgpu on
+//! whatever adapter exists (lavapipe in CI). Every test goes through the app's own widgets
+//! and worker threads; only waiting for background work reads the app's state.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use stackscope::LoadOptions;
+use stackscope::gui::App;
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample")
+}
+
+fn harness() -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1200.0, 800.0))
+        .wgpu()
+        .build_eframe(|cc| App::new(cc, None))
+}
+
+/// Steps the app until `done` holds (background work finishing), failing after a minute.
+fn wait_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
+    let started = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}; status: {:?}",
+            h.state().status()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(3);
+}
+
+/// Opens the sample through File → Open's dialog: path, probe, Load.
+fn open_sample(h: &mut Harness<'_, App>) {
+    h.state_mut().open_dialog(sample().display().to_string());
+    h.run_steps(2);
+    // The Load button is enabled once the first frame was probed.
+    let started = Instant::now();
+    while h.query_by_label_contains("loads 40 frames").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "probe never finished"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.get_by_label("Load").click();
+    h.run_steps(2);
+    wait_until(h, "the stack to load", |app| app.stack_shape().is_some());
+}
+
+#[test]
+fn opens_the_sample_and_steps_with_the_arrow_keys() {
+    let mut h = harness();
+    h.run_steps(2);
+    h.get_by_label_contains("drop one onto this window");
+    open_sample(&mut h);
+    assert_eq!(h.state().stack_shape(), Some([40, 120, 160, 3]));
+    h.get_by_label("frame 0 / 40");
+
+    h.key_press(egui::Key::ArrowRight);
+    h.run_steps(2);
+    h.get_by_label("frame 1 / 40");
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::ArrowRight);
+    h.run_steps(2);
+    h.get_by_label("frame 11 / 40");
+    h.key_press(egui::Key::End);
+    h.run_steps(2);
+    h.get_by_label("frame 39 / 40");
+    h.key_press(egui::Key::ArrowRight);
+    h.run_steps(2);
+    assert_eq!(
+        h.state().frame(),
+        Some(39),
+        "stepping stops at the last frame"
+    );
+    h.key_press(egui::Key::Home);
+    h.run_steps(2);
+    assert_eq!(h.state().frame(), Some(0));
+}
+
+#[test]
+fn a_mean_reduce_appears_as_a_layer() {
+    let mut h = harness();
+    open_sample(&mut h);
+    h.get_by_label("Run").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the reduce", |app| app.layer_name().is_some());
+    assert_eq!(h.state().layer_name(), Some("mean of frames 0..40"));
+    // The layer is shown and can be toggled back to the stack.
+    h.get_by_label("mean of frames 0..40");
+    h.get_by_label("stack").click();
+    h.run_steps(2);
+}
+
+#[test]
+fn dragging_a_rectangle_gives_a_curve_over_every_frame() {
+    let mut h = harness();
+    open_sample(&mut h);
+    h.get_by_label("Rectangle").click();
+    h.run_steps(2);
+    let image = h.state().image_rect().expect("the image is on screen");
+    let from = image.lerp_inside(egui::vec2(0.3, 0.3));
+    let to = image.lerp_inside(egui::vec2(0.6, 0.7));
+    h.hover_at(from);
+    h.run_steps(1);
+    h.drag_at(from);
+    h.run_steps(1);
+    for t in [0.25, 0.5, 0.75, 1.0] {
+        h.hover_at(from + (to - from) * t);
+        h.run_steps(1);
+    }
+    h.drop_at(to);
+    h.run_steps(2);
+    assert_eq!(h.state().rois().len(), 1, "one ROI was drawn");
+    wait_until(&mut h, "the ROI curve", |app| {
+        !app.curve_lengths().is_empty()
+    });
+    // One curve, a point per frame.
+    assert_eq!(h.state().curve_lengths(), vec![40]);
+}
+
+fn export_ui(h: &mut Harness<'_, App>, out: &Path, steps: usize) {
+    {
+        let form = &mut h.state_mut().settings_mut().export;
+        form.output = out.display().to_string();
+        form.steps = steps;
+        form.preset = "ultrafast".into();
+        form.device = "cpu".into();
+    }
+    h.get_by_label("Export…").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Preview of the blend");
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Export")
+        .click();
+    h.run_steps(1);
+}
+
+#[test]
+fn the_export_dialog_writes_an_mp4_with_the_blended_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gui.mp4");
+    let mut h = harness();
+    open_sample(&mut h);
+    export_ui(&mut h, &out, 1);
+    wait_until(&mut h, "the export", |app| app.export_outcome().is_some());
+    let outcome = h.state().export_outcome().cloned().unwrap();
+    let line = outcome.expect("the export succeeds");
+    assert!(line.contains("79 frames"), "{line}");
+    h.get_by_label_contains("wrote ");
+    // Decode what was written: 40 sources + 39 blends.
+    let decoded = stackscope::load(&out, &LoadOptions::default(), &stackscope::Job::new()).unwrap();
+    assert_eq!(decoded.stack.shape(), [79, 120, 160, 3]);
+}
+
+#[test]
+fn cancelling_a_long_export_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("long.mp4");
+    let mut h = harness();
+    open_sample(&mut h);
+    export_ui(&mut h, &out, 200);
+    assert!(h.state().exporting());
+    h.run_steps(2);
+    h.get_by_label("Cancel").click();
+    h.run_steps(1);
+    wait_until(&mut h, "the cancelled export", |app| !app.exporting());
+    let outcome = h.state().export_outcome().cloned().unwrap();
+    assert!(outcome.unwrap_err().contains("cancelled"));
+    assert!(!out.exists(), "the partial file was removed");
+}
+
+#[test]
+fn main_view_snapshot() {
+    let mut h = harness();
+    open_sample(&mut h);
+    h.key_press(egui::Key::ArrowRight);
+    h.run_steps(3);
+    // The status line holds the load time, which differs from run to run.
+    let status = h.get_by_label_contains("opened ").rect();
+    h.mask(status);
+    h.snapshot("main_view");
+}
