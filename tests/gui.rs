@@ -128,17 +128,27 @@ fn dragging_a_rectangle_gives_a_curve_over_every_frame() {
     assert_eq!(h.state().curve_lengths(), vec![40]);
 }
 
-fn export_ui(h: &mut Harness<'_, App>, out: &Path, steps: usize) {
+fn export_ui(h: &mut Harness<'_, App>, out: &Path, steps: usize, preset: &str) {
     {
         let form = &mut h.state_mut().settings_mut().export;
         form.output = out.display().to_string();
         form.steps = steps;
-        form.preset = "ultrafast".into();
+        form.preset = preset.into();
         form.device = "cpu".into();
     }
     h.get_by_label("Export…").click();
     h.run_steps(3);
     h.get_by_label_contains("Preview of the blend");
+    // The live preview (blended by the export's own blender) appears once the blender is
+    // open; it moves the Export button, so wait for it first.
+    let started = Instant::now();
+    while h.query_by_label_contains("of frame 1").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "no preview");
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.get_by_label("weight 128/256 of frame 1");
+    h.run_steps(2);
     h.get_by_role_and_label(egui::accesskit::Role::Button, "Export")
         .click();
     h.run_steps(1);
@@ -150,7 +160,7 @@ fn the_export_dialog_writes_an_mp4_with_the_blended_frames() {
     let out = dir.path().join("gui.mp4");
     let mut h = harness();
     open_sample(&mut h);
-    export_ui(&mut h, &out, 1);
+    export_ui(&mut h, &out, 1, "ultrafast");
     wait_until(&mut h, "the export", |app| app.export_outcome().is_some());
     let outcome = h.state().export_outcome().cloned().unwrap();
     let line = outcome.expect("the export succeeds");
@@ -167,7 +177,8 @@ fn cancelling_a_long_export_leaves_no_file() {
     let out = dir.path().join("long.mp4");
     let mut h = harness();
     open_sample(&mut h);
-    export_ui(&mut h, &out, 200);
+    // A slow preset, so the export is still running when Cancel is clicked.
+    export_ui(&mut h, &out, 200, "veryslow");
     assert!(h.state().exporting());
     h.run_steps(2);
     h.get_by_label("Cancel").click();

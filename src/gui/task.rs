@@ -104,13 +104,14 @@ pub fn progress_row<T: Send + 'static>(ui: &mut egui::Ui, task: &Task<T>) -> boo
             Some(f) => egui::ProgressBar::new(f).show_percentage(),
             None => egui::ProgressBar::new(0.0).animate(true),
         };
-        ui.add_sized([180.0, 16.0], bar);
-        ui.label(text);
+        // The button comes first so that it stays put while the text changes width.
         if progress.cancelled {
             ui.label("cancelling…");
         } else if ui.button("Cancel").clicked() {
             cancel = true;
         }
+        ui.add_sized([180.0, 16.0], bar);
+        ui.label(text);
     });
     cancel
 }
