@@ -63,6 +63,9 @@ pub struct App {
     frame_times: VecDeque<(f32, f32)>,
     last_frame: Option<Instant>,
     status: Option<(String, bool)>,
+    /// When the running load started; cleared once its first frame is on screen.
+    load_started: Option<Instant>,
+    first_frame_pending: Option<Instant>,
 }
 
 impl App {
@@ -103,6 +106,8 @@ impl App {
             frame_times: VecDeque::new(),
             last_frame: None,
             status: None,
+            load_started: None,
+            first_frame_pending: None,
         }
     }
 
@@ -112,6 +117,7 @@ impl App {
             old.cancel();
         }
         self.status = None;
+        self.load_started = Some(Instant::now());
         let label = format!("loading {}", short_name(&path));
         self.loading = Some(Task::spawn(label, ctx, move |job| {
             load(&path, &options, job)
@@ -300,6 +306,7 @@ impl App {
         if let Some(fps) = doc.stack.meta().fps {
             self.settings.playback_fps = fps;
         }
+        self.first_frame_pending = self.load_started.take();
         self.info(format!(
             "opened {} in {:.2} s",
             doc.report.source.display(),
@@ -701,6 +708,8 @@ impl App {
     fn toggle_play(&mut self) {
         self.playing = !self.playing;
         self.play_from = None;
+        // The overlay then measures playback alone, not the idle time before it.
+        self.frame_times.clear();
     }
 
     fn advance_playback(&mut self, ctx: &egui::Context) {
@@ -811,6 +820,7 @@ impl App {
     fn timeline(&mut self, ui: &mut egui::Ui) {
         let Some(doc) = &mut self.doc else { return };
         let n = doc.len();
+        let mut play = false;
         ui.horizontal(|ui| {
             let label = if self.playing { "Pause" } else { "Play" };
             if ui
@@ -844,6 +854,9 @@ impl App {
                 ui.label(format!("{t:.3} s"));
             }
         });
+        if play {
+            self.toggle_play();
+        }
     }
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
@@ -1186,6 +1199,11 @@ impl eframe::App for App {
         if let Some(doc) = &mut self.doc {
             // Render before the panels, so plots and readouts see this frame's values.
             doc.texture(&ctx);
+            if let Some(started) = self.first_frame_pending.take() {
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let opened = self.status.as_ref().map_or(String::new(), |(s, _)| s.clone());
+                self.info(format!("{opened}; first frame on screen after {ms:.0} ms"));
+            }
         }
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
