@@ -7,3 +7,5 @@ cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
 cargo test --doc
+# The real window under Xvfb on the sample; fails when the screenshot is blank.
+scripts/screenshot.sh "${TMPDIR:-/tmp}/stackscope-ci-screenshot.png"

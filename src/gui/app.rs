@@ -828,8 +828,7 @@ impl App {
                 .on_hover_text("play / pause (Space)")
                 .clicked()
             {
-                self.playing = !self.playing;
-                self.play_from = None;
+                play = true;
             }
             let mut frame = doc.frame;
             let name = ui.label("Frame").id;
@@ -1201,7 +1200,10 @@ impl eframe::App for App {
             doc.texture(&ctx);
             if let Some(started) = self.first_frame_pending.take() {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
-                let opened = self.status.as_ref().map_or(String::new(), |(s, _)| s.clone());
+                let opened = self
+                    .status
+                    .as_ref()
+                    .map_or(String::new(), |(s, _)| s.clone());
                 self.info(format!("{opened}; first frame on screen after {ms:.0} ms"));
             }
         }

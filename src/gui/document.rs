@@ -184,16 +184,20 @@ impl Document {
     /// Updates the texture when what it should show changed; the texture is allocated once
     /// per size and then written in place.
     pub fn texture(&mut self, ctx: &egui::Context) -> Option<&egui::TextureHandle> {
+        let layer = self.showing_layer();
         let key = RenderKey {
-            frame: self.frame,
-            layer: self.showing_layer(),
+            // A layer is one image: scrubbing under it must not re-render it.
+            frame: if layer { 0 } else { self.frame },
+            layer,
             mapping: self.active_mapping(),
             generation: self.generation,
         };
         if self.rendered != Some(key) || self.texture.is_none() {
             let (w, h) = self.size();
             let rgba = self.render_rgba(key.layer, key.mapping);
-            let image = egui::ColorImage::from_rgba_unmultiplied([w, h], &rgba);
+            // The mappings write opaque pixels, for which premultiplied is the same bytes:
+            // this skips a conversion pass over every pixel of every frame.
+            let image = egui::ColorImage::from_rgba_premultiplied([w, h], &rgba);
             let options = egui::TextureOptions {
                 magnification: egui::TextureFilter::Nearest,
                 minification: egui::TextureFilter::Linear,

@@ -1,12 +1,27 @@
 //! Work off the UI thread: a [`Task`] runs a closure on its own thread with a [`Job`] for
 //! progress and Cancel, and hands the result back when the window polls it.
 
+use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
 use eframe::egui;
 
 use crate::job::Job;
+
+/// The thread pool that background work's parallel loops run on. The UI thread's own
+/// parallel loops (mapping a frame to colours) use rayon's global pool, so they never queue
+/// behind the chunks of a long reduce: sharing one pool froze the window for the whole reduce.
+fn workers() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("stackscope-worker-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
 
 pub struct Task<T> {
     pub label: String,
@@ -38,7 +53,10 @@ impl<T: Send + 'static> Task<T> {
         let spawned = std::thread::Builder::new()
             .name(format!("stackscope: {label}"))
             .spawn(move || {
-                let result = work(&worker_job);
+                let result = match workers() {
+                    Some(pool) => pool.install(|| work(&worker_job)),
+                    None => work(&worker_job),
+                };
                 let _ = tx.send(result);
                 ctx.request_repaint();
             });
