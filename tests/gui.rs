@@ -198,6 +198,9 @@ fn main_view_snapshot() {
     // The status line holds the load time, which differs from run to run.
     let status = h.get_by_label_contains("opened ").rect();
     // Its width changes with the numbers, so mask to the window's right edge.
-    h.mask(egui::Rect::from_min_max(status.min, egui::pos2(1200.0, status.max.y)));
+    h.mask(egui::Rect::from_min_max(
+        status.min,
+        egui::pos2(1200.0, status.max.y),
+    ));
     h.snapshot("main_view");
 }
