@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ndarray::{Array2, Array3, ArrayView3, Axis};
+use ndarray::{Array2, Array3, ArrayView3, ArrayView4, Axis};
 
 use crate::display::DisplayMapping;
 use crate::load::{FrameGeometry, LoadError};
@@ -110,6 +110,24 @@ impl FrameSource for StackSource {
     }
 }
 
+/// Frame `index` (which must exist) as floats after normalization and mask (masked pixels
+/// are NaN): the values a viewer shows and a display export maps to colours.
+pub fn shown_values(
+    stack: ArrayView4<u8>,
+    index: usize,
+    normalizer: Option<&Normalizer>,
+    mask: Option<&Array2<bool>>,
+) -> Array3<f32> {
+    let mut values = match normalizer {
+        Some(n) => n.frame(stack, index),
+        None => stack.index_axis(Axis(0), index).mapv(f32::from),
+    };
+    if let Some(mask) = mask {
+        crate::ops::apply_mask(&mut values, mask);
+    }
+    values
+}
+
 /// A stack seen through mask → normalization → display mapping, as RGB bytes: what the
 /// viewer shows, so that an export of normalized or single-channel data looks the same
 /// (levels, colormap) as on screen.
@@ -143,18 +161,14 @@ impl DisplaySource {
 
     /// Frame `index` as floats, after normalization and mask (masked pixels are NaN).
     pub fn values(&self, index: usize) -> Option<Array3<f32>> {
-        if index >= self.stack.len() {
-            return None;
-        }
-        let view = self.stack.view();
-        let mut values = match &self.normalizer {
-            Some(n) => n.frame(view, index),
-            None => view.index_axis(Axis(0), index).mapv(f32::from),
-        };
-        if let Some(mask) = &self.mask {
-            crate::ops::apply_mask(&mut values, mask);
-        }
-        Some(values)
+        (index < self.stack.len()).then(|| {
+            shown_values(
+                self.stack.view(),
+                index,
+                self.normalizer.as_ref(),
+                self.mask.as_ref(),
+            )
+        })
     }
 
     /// Levels for this source picked from a few frames (first, middle, last): the data range,

@@ -17,6 +17,7 @@ use super::plots::{PlotRequest, Plots};
 use super::task::{Poll, Task, progress_row};
 use super::viewer::{Tool, Viewer};
 use crate::display::{DisplayMapping, save_image};
+use crate::job::Job;
 use crate::load::{LoadError, LoadOptions, Loaded, Rect, load, reference_image};
 use crate::ops::{
     Envelope, LineSpec, Normalizer, ReduceOp, RoiCurve, Shape, crop, curves_csv, envelope,
@@ -63,8 +64,7 @@ pub struct App {
     frame_times: VecDeque<(f32, f32)>,
     last_frame: Option<Instant>,
     status: Option<(String, bool)>,
-    /// When the running load started; cleared once its first frame is on screen.
-    load_started: Option<Instant>,
+    /// When the last load started, until its first frame is on screen.
     first_frame_pending: Option<Instant>,
 }
 
@@ -106,7 +106,6 @@ impl App {
             frame_times: VecDeque::new(),
             last_frame: None,
             status: None,
-            load_started: None,
             first_frame_pending: None,
         }
     }
@@ -117,7 +116,6 @@ impl App {
             old.cancel();
         }
         self.status = None;
-        self.load_started = Some(Instant::now());
         let label = format!("loading {}", short_name(&path));
         self.loading = Some(Task::spawn(label, ctx, move |job| {
             load(&path, &options, job)
@@ -193,6 +191,25 @@ impl App {
         &mut self.settings
     }
 
+    /// Label and job of every running task but the export (which the export dialog shows).
+    fn background_jobs(&self) -> Vec<(&str, &Job)> {
+        [
+            self.loading.as_ref().map(|t| (t.label.as_str(), t.job())),
+            self.ops_task
+                .as_ref()
+                .map(|(_, t)| (t.label.as_str(), t.job())),
+            self.curves_task
+                .as_ref()
+                .map(|(_, _, t)| (t.label.as_str(), t.job())),
+            self.kymo_task
+                .as_ref()
+                .map(|(_, t)| (t.label.as_str(), t.job())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     fn error(&mut self, message: impl Into<String>) {
         self.status = Some((message.into(), true));
     }
@@ -203,10 +220,12 @@ impl App {
 
     fn poll_tasks(&mut self, ctx: &egui::Context) {
         if let Some(task) = &mut self.loading {
+            let started = Instant::now().checked_sub(task.elapsed());
             match task.poll() {
                 Poll::Running => {}
                 Poll::Done(Ok(loaded)) => {
                     self.loading = None;
+                    self.first_frame_pending = started;
                     self.open_loaded(ctx, loaded);
                 }
                 Poll::Done(Err(LoadError::Cancelled)) => {
@@ -223,73 +242,52 @@ impl App {
                 }
             }
         }
-        if let Some((id, task)) = &mut self.ops_task {
+        if let Some((id, task)) = &mut self.ops_task
+            && let Some(outcome) = task.finished()
+        {
             let id = *id;
-            match task.poll() {
-                Poll::Running => {}
-                Poll::Done(result) => {
-                    self.ops_task = None;
-                    match result {
-                        Ok(r) if id == self.doc_id => self.apply_ops(r),
-                        Ok(_) => {}
-                        Err(e) => self.error(e),
-                    }
-                }
-                Poll::Lost(e) => {
-                    self.ops_task = None;
-                    self.error(e);
-                }
+            self.ops_task = None;
+            match outcome {
+                Some(Ok(r)) if id == self.doc_id => self.apply_ops(r),
+                Some(Err(e)) => self.error(e),
+                _ => {}
             }
         }
-        if let Some((id, _, task)) = &mut self.curves_task {
+        if let Some((id, _, task)) = &mut self.curves_task
+            && let Some(outcome) = task.finished()
+        {
             let id = *id;
-            match task.poll() {
-                Poll::Running => {}
-                Poll::Done(result) => {
-                    self.curves_task = None;
-                    match result {
-                        Ok(curves) => {
-                            if let Some(doc) = self.doc.as_mut().filter(|_| id == self.doc_id) {
-                                doc.curves = Some(curves);
-                            }
-                        }
-                        Err(e) if e == "cancelled" => {}
-                        Err(e) => self.error(e),
+            self.curves_task = None;
+            match outcome {
+                Some(Ok(curves)) => {
+                    if let Some(doc) = self.doc.as_mut().filter(|_| id == self.doc_id) {
+                        doc.curves = Some(curves);
                     }
                 }
-                Poll::Lost(e) => {
-                    self.curves_task = None;
-                    self.error(e);
-                }
+                Some(Err(e)) => self.error(e),
+                None => {}
             }
         }
-        if let Some((id, task)) = &mut self.kymo_task {
+        if let Some((id, task)) = &mut self.kymo_task
+            && let Some(outcome) = task.finished()
+        {
             let id = *id;
-            match task.poll() {
-                Poll::Running => {}
-                Poll::Done(result) => {
-                    self.kymo_task = None;
-                    match result {
-                        Ok((spec, kymo, env)) => {
-                            if let Some(line) = self
-                                .doc
-                                .as_mut()
-                                .filter(|_| id == self.doc_id)
-                                .and_then(|d| d.line.as_mut())
-                                .filter(|l| l.spec == spec)
-                            {
-                                line.kymograph = Some(kymo);
-                                line.envelope = Some(env);
-                            }
-                        }
-                        Err(e) if e == "cancelled" => {}
-                        Err(e) => self.error(e),
+            self.kymo_task = None;
+            match outcome {
+                Some(Ok((spec, kymo, env))) => {
+                    if let Some(line) = self
+                        .doc
+                        .as_mut()
+                        .filter(|_| id == self.doc_id)
+                        .and_then(|d| d.line.as_mut())
+                        .filter(|l| l.spec == spec)
+                    {
+                        line.kymograph = Some(kymo);
+                        line.envelope = Some(env);
                     }
                 }
-                Poll::Lost(e) => {
-                    self.kymo_task = None;
-                    self.error(e);
-                }
+                Some(Err(e)) => self.error(e),
+                None => {}
             }
         }
     }
@@ -306,7 +304,6 @@ impl App {
         if let Some(fps) = doc.stack.meta().fps {
             self.settings.playback_fps = fps;
         }
-        self.first_frame_pending = self.load_started.take();
         self.info(format!(
             "opened {} in {:.2} s",
             doc.report.source.display(),
@@ -318,13 +315,10 @@ impl App {
         self.playing = false;
         self.viewer.fit();
         self.export = ExportDialog::default();
-        for t in [
-            self.curves_task.take().map(|(_, _, t)| t.job().clone()),
-            self.kymo_task.take().map(|(_, t)| t.job().clone()),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        if let Some((_, _, t)) = self.curves_task.take() {
+            t.cancel();
+        }
+        if let Some((_, t)) = self.kymo_task.take() {
             t.cancel();
         }
         ctx.request_repaint();
@@ -601,14 +595,8 @@ impl App {
                     return self.error("the envelope is still being computed");
                 };
                 let samples = line.spec.samples();
-                let current = match doc.current() {
-                    Some(super::document::Current::Values(v)) => {
-                        crate::ops::profile(v.view(), &samples, line.spec.width)
-                    }
-                    Some(super::document::Current::Bytes(f)) => {
-                        crate::ops::profile(f, &samples, line.spec.width)
-                    }
-                    None => return,
+                let Some(current) = doc.current_profile(&line.spec, &samples) else {
+                    return;
                 };
                 let csv = profile_csv(&samples, &current, env);
                 if let Some(path) = dialog(self.settings.last_dir.as_ref())
@@ -882,35 +870,8 @@ impl App {
                 }
                 ui.separator();
             }
-            let mut cancel = Vec::new();
-            let running = [
-                self.loading
-                    .as_ref()
-                    .map(|t| (t.label.clone(), t.job().clone(), t.elapsed())),
-                self.ops_task
-                    .as_ref()
-                    .map(|(_, t)| (t.label.clone(), t.job().clone(), t.elapsed())),
-                self.curves_task
-                    .as_ref()
-                    .map(|(_, _, t)| (t.label.clone(), t.job().clone(), t.elapsed())),
-                self.kymo_task
-                    .as_ref()
-                    .map(|(_, t)| (t.label.clone(), t.job().clone(), t.elapsed())),
-            ];
-            for (label, job, _) in running.into_iter().flatten() {
-                let p = job.snapshot();
-                let bar = match p.fraction() {
-                    Some(f) => egui::ProgressBar::new(f).show_percentage(),
-                    None => egui::ProgressBar::new(0.0).animate(true),
-                };
-                ui.add_sized([120.0, 14.0], bar);
-                ui.label(label);
-                if ui.small_button("Cancel").clicked() {
-                    cancel.push(job);
-                }
-            }
-            for job in cancel {
-                job.cancel();
+            for (label, job) in self.background_jobs() {
+                progress_row(ui, label, job);
             }
             if let Some((message, is_error)) = &self.status {
                 if *is_error {
@@ -932,10 +893,8 @@ impl App {
             if ui.button("Open…").clicked() {
                 self.open_dialog(String::new());
             }
-            if let Some(task) = &self.loading
-                && progress_row(ui, task)
-            {
-                task.cancel();
+            if let Some(task) = &self.loading {
+                progress_row(ui, &task.label, task.job());
             }
             if !self.settings.recent.is_empty() {
                 ui.add_space(12.0);
@@ -1275,17 +1234,11 @@ impl eframe::App for App {
         if std::env::var_os("STACKSCOPE_FRAME_TIME").is_some() {
             eprintln!("{}", self.frame_time_summary());
         }
-        for job in [
-            self.loading.as_ref().map(|t| t.job().clone()),
-            self.ops_task.as_ref().map(|(_, t)| t.job().clone()),
-            self.curves_task.as_ref().map(|(_, _, t)| t.job().clone()),
-            self.kymo_task.as_ref().map(|(_, t)| t.job().clone()),
-            self.export.task.as_ref().map(|t| t.job().clone()),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for (_, job) in self.background_jobs() {
             job.cancel();
+        }
+        if let Some(task) = &self.export.task {
+            task.cancel();
         }
         // An export must get the chance to remove its partial file before the process ends.
         if let Some(task) = &mut self.export.task {

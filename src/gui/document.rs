@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use eframe::egui;
-use ndarray::{Array2, Array3, Axis};
+use ndarray::{Array2, Array3};
 
 use crate::display::{DisplayMapping, Histogram};
 use crate::load::LoadReport;
-use crate::ops::{Envelope, LineSpec, Normalizer, RoiCurve, Shape, apply_mask};
+use crate::ops::{Envelope, LineSpec, Normalizer, RoiCurve, Sample, Shape, profile};
+use crate::source::shown_values;
 use crate::stack::FrameStack;
 
 /// A result image shown instead of the stack (a reduction).
@@ -146,15 +147,12 @@ impl Document {
 
     /// Frame `index` as floats after normalization and mask.
     pub fn values_of(&self, index: usize) -> Array3<f32> {
-        let view = self.stack.view();
-        let mut values = match &self.normalizer {
-            Some(n) => n.frame(view, index),
-            None => view.index_axis(Axis(0), index).mapv(f32::from),
-        };
-        if let Some(mask) = &self.mask {
-            apply_mask(&mut values, mask);
-        }
-        values
+        shown_values(
+            self.stack.view(),
+            index,
+            self.normalizer.as_ref(),
+            self.mask.as_ref(),
+        )
     }
 
     /// Raw bytes and shown value at pixel (x, y) of the current frame (or the layer).
@@ -246,6 +244,15 @@ impl Document {
             _ if self.transformed() => None,
             _ => self.stack.frame(self.frame).map(Current::Bytes),
         }
+    }
+
+    /// The profile of the current frame as shown along `line` (positions × channels), when
+    /// the frame's values are at hand.
+    pub fn current_profile(&self, line: &LineSpec, samples: &[Sample]) -> Option<Array2<f32>> {
+        Some(match self.current()? {
+            Current::Values(values) => profile(values.view(), samples, line.width),
+            Current::Bytes(frame) => profile(frame, samples, line.width),
+        })
     }
 
     /// Shapes of the ROIs, in order.

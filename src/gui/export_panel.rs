@@ -347,9 +347,7 @@ impl ExportDialog {
                 "{} / {} frames, {fps:.0} frames/s{eta}",
                 p.done, p.total
             ));
-            if super::task::progress_row(ui, task) {
-                task.cancel();
-            }
+            super::task::progress_row(ui, &task.label, task.job());
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(100));
         } else if ui.button("Export").clicked() {

@@ -4,21 +4,13 @@
 
 use std::path::PathBuf;
 
+use clap::ValueEnum;
 use eframe::egui::{self, Color32, Sense, Stroke, pos2, vec2};
 
 use super::document::Document;
 use super::forms::NormalizeForm;
 use crate::display::{Colormap, DisplayMapping, Histogram};
 use crate::ops::{ReduceOp, Shape};
-
-pub const REDUCE_OPS: [ReduceOp; 6] = [
-    ReduceOp::Mean,
-    ReduceOp::Max,
-    ReduceOp::Min,
-    ReduceOp::Sum,
-    ReduceOp::Std,
-    ReduceOp::Median,
-];
 
 /// Fiji's "Auto" saturation.
 pub const AUTO_SATURATION: f64 = 0.35;
@@ -77,7 +69,7 @@ pub fn ui(
                 egui::ComboBox::new("reduce-op", "of")
                     .selected_text(state.reduce_op.name())
                     .show_ui(ui, |ui| {
-                        for op in REDUCE_OPS {
+                        for &op in ReduceOp::value_variants() {
                             ui.selectable_value(&mut state.reduce_op, op, op.name());
                         }
                     });
@@ -325,7 +317,7 @@ fn normalize_ui(ui: &mut egui::Ui, f: &mut NormalizeForm, active: bool) -> Optio
                 egui::ComboBox::new("norm-op", "of")
                     .selected_text(f.op.name())
                     .show_ui(ui, |ui| {
-                        for op in REDUCE_OPS {
+                        for &op in ReduceOp::value_variants() {
                             ui.selectable_value(&mut f.op, op, op.name());
                         }
                     });

@@ -5,9 +5,8 @@
 use eframe::egui::{self, Color32};
 use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, VLine};
 
-use super::document::{Current, Document};
+use super::document::Document;
 use crate::display::DisplayMapping;
-use crate::ops::profile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PlotTab {
@@ -151,10 +150,8 @@ fn profile_ui(ui: &mut egui::Ui, doc: &Document) {
     if samples.is_empty() {
         return;
     }
-    let current = match doc.current() {
-        Some(Current::Values(values)) => profile(values.view(), &samples, line.spec.width),
-        Some(Current::Bytes(frame)) => profile(frame, &samples, line.spec.width),
-        None => return,
+    let Some(current) = doc.current_profile(&line.spec, &samples) else {
+        return;
     };
     let distances: Vec<f64> = samples.iter().map(|s| f64::from(s.distance)).collect();
     let channels = current.shape()[1];

@@ -108,30 +108,40 @@ impl<T: Send + 'static> Task<T> {
     }
 }
 
-/// A progress bar with the task's label and a Cancel button; true when Cancel was clicked.
-pub fn progress_row<T: Send + 'static>(ui: &mut egui::Ui, task: &Task<T>) -> bool {
-    let progress = task.job().snapshot();
-    let mut cancel = false;
+impl<U: Send + 'static> Task<Result<U, String>> {
+    /// The outcome once the task ended (a lost worker is an error), `None` while it runs.
+    /// A cancelled task's outcome is `None` too: the user asked for it, nothing to report.
+    pub fn finished(&mut self) -> Option<Option<Result<U, String>>> {
+        let result = match self.poll() {
+            Poll::Running => return None,
+            Poll::Done(result) => result,
+            Poll::Lost(e) => Err(e),
+        };
+        Some((!self.job.is_cancelled()).then_some(result))
+    }
+}
+
+/// A progress bar with a label and a Cancel button that cancels `job`.
+pub fn progress_row(ui: &mut egui::Ui, label: &str, job: &Job) {
+    let progress = job.snapshot();
     ui.horizontal(|ui| {
-        let text = if progress.message.is_empty() {
-            task.label.clone()
-        } else {
-            format!("{}: {}", task.label, progress.message)
-        };
-        let bar = match progress.fraction() {
-            Some(f) => egui::ProgressBar::new(f).show_percentage(),
-            None => egui::ProgressBar::new(0.0).animate(true),
-        };
         // The button comes first so that it stays put while the text changes width.
         if progress.cancelled {
             ui.label("cancelling…");
         } else if ui.button("Cancel").clicked() {
-            cancel = true;
+            job.cancel();
         }
-        ui.add_sized([180.0, 16.0], bar);
-        ui.label(text);
+        let bar = match progress.fraction() {
+            Some(f) => egui::ProgressBar::new(f).show_percentage(),
+            None => egui::ProgressBar::new(0.0).animate(true),
+        };
+        ui.add_sized([160.0, 16.0], bar);
+        if progress.message.is_empty() {
+            ui.label(label);
+        } else {
+            ui.label(format!("{label}: {}", progress.message));
+        }
     });
-    cancel
 }
 
 /// "START to END" frame fields (empty: the first / last frame).
