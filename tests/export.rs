@@ -168,26 +168,8 @@ fn audio_is_muxed_and_cut_to_the_video_length() {
     };
     // 4 + 3·9 = 31 frames at 25 fps: 1.24 s, much shorter than the 5 s tone.
     export(&mut sample_stack(4, 32, 32), &out, &s, &Job::new()).unwrap();
-    let probe = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(probe.stdout).unwrap();
-    let streams: Vec<(&str, f64)> = text
-        .lines()
-        .map(|l| {
-            let (kind, d) = l.split_once(',').unwrap();
-            (kind, d.parse().unwrap())
-        })
-        .collect();
+    let streams = common::stream_durations(&out);
+    let text = format!("{streams:?}");
     assert_eq!(streams.len(), 2, "{text}");
     let video = streams.iter().find(|s| s.0 == "video").unwrap().1;
     let audio = streams.iter().find(|s| s.0 == "audio").unwrap().1;

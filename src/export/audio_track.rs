@@ -1,5 +1,5 @@
 //! An AAC track muxed beside the video: the audio of any file FFmpeg reads, decoded and
-//! resampled to stereo planar float, encoded in the encoder's frame size, written as the video
+//! resampled to planar float (mono stays mono, anything else becomes stereo), encoded in the encoder's frame size, written as the video
 //! advances (so the muxer interleaves without buffering), and cut or padded with silence to the
 //! video's length.
 
@@ -13,9 +13,11 @@ use ffmpeg::{ChannelLayout, Dictionary, Packet, Rational};
 use ffmpeg_next as ffmpeg;
 
 use super::error::ExportError;
+use crate::audio::decode::layout_of;
 
 const OUT_FORMAT: Sample = Sample::F32(SampleType::Planar);
-const BIT_RATE: usize = 192_000;
+/// AAC bits per second per channel (ffmpeg's own default is close to this).
+const BIT_RATE_PER_CHANNEL: usize = 64_000;
 
 pub struct AudioTrack {
     path: PathBuf,
@@ -27,21 +29,13 @@ pub struct AudioTrack {
     output_stream: usize,
     rate: u32,
     frame_size: usize,
-    /// Resampled samples not yet encoded, left and right.
-    pending: [Vec<f32>; 2],
+    layout: ChannelLayout,
+    /// Resampled samples not yet encoded, one buffer per output channel.
+    pending: Vec<Vec<f32>>,
     written: i64,
     input_done: bool,
     decoded: AudioFrame,
     packet: Packet,
-}
-
-fn layout_of(frame: &AudioFrame) -> ChannelLayout {
-    let layout = frame.channel_layout();
-    if layout.is_empty() {
-        ChannelLayout::default(i32::from(frame.channels()))
-    } else {
-        layout
-    }
 }
 
 impl AudioTrack {
@@ -82,10 +76,16 @@ impl AudioTrack {
             .audio()
             .map_err(|e| err(format!("AAC encoder: {e}")))?;
         encoder.set_rate(rate as i32);
-        encoder.set_channel_layout(ChannelLayout::STEREO);
-        encoder.set_channels(2);
+        // A mono recording encoded as stereo costs twice the encoder time for nothing.
+        let (layout, channels) = if decoder.channels() == 1 {
+            (ChannelLayout::MONO, 1)
+        } else {
+            (ChannelLayout::STEREO, 2)
+        };
+        encoder.set_channel_layout(layout);
+        encoder.set_channels(channels);
         encoder.set_format(OUT_FORMAT);
-        encoder.set_bit_rate(BIT_RATE);
+        encoder.set_bit_rate(BIT_RATE_PER_CHANNEL * channels as usize);
         encoder.set_time_base(Rational::new(1, rate as i32));
         if output
             .format()
@@ -113,7 +113,8 @@ impl AudioTrack {
             output_stream: out_stream.index(),
             rate,
             frame_size,
-            pending: [Vec::new(), Vec::new()],
+            layout,
+            pending: vec![Vec::new(); channels as usize],
             written: 0,
             input_done: false,
             decoded: AudioFrame::empty(),
@@ -218,7 +219,7 @@ impl AudioTrack {
                     layout,
                     self.decoded.rate(),
                     OUT_FORMAT,
-                    ChannelLayout::STEREO,
+                    self.layout,
                     self.rate,
                 )
                 .map_err(|e| self.err("resampler", e))?;
@@ -227,7 +228,7 @@ impl AudioTrack {
             let capacity = self.decoded.samples() * self.rate as usize
                 / self.decoded.rate().max(1) as usize
                 + 256;
-            let mut out = AudioFrame::new(OUT_FORMAT, capacity, ChannelLayout::STEREO);
+            let mut out = AudioFrame::new(OUT_FORMAT, capacity, self.layout);
             if let Some(resampler) = &mut self.resampler {
                 resampler
                     .run(&self.decoded, &mut out)
@@ -245,7 +246,7 @@ impl AudioTrack {
         let Some(resampler) = &mut self.resampler else {
             return Ok(());
         };
-        let mut out = AudioFrame::new(OUT_FORMAT, 4096, ChannelLayout::STEREO);
+        let mut out = AudioFrame::new(OUT_FORMAT, 4096, self.layout);
         resampler.flush(&mut out).map_err(|e| ExportError::Audio {
             path: self.path.clone(),
             reason: format!("resampling: {e}"),
@@ -269,7 +270,7 @@ impl AudioTrack {
         output: &mut ffmpeg::format::context::Output,
         samples: usize,
     ) -> Result<(), ExportError> {
-        let mut frame = AudioFrame::new(OUT_FORMAT, samples, ChannelLayout::STEREO);
+        let mut frame = AudioFrame::new(OUT_FORMAT, samples, self.layout);
         frame.set_rate(self.rate);
         for (channel, pending) in self.pending.iter_mut().enumerate() {
             frame.plane_mut::<f32>(channel)[..samples].copy_from_slice(&pending[..samples]);

@@ -12,4 +12,5 @@ mod pipeline;
 
 pub use encoder::{EncoderSettings, Mp4Writer, PRESETS, fps_rational};
 pub use error::ExportError;
+pub(crate) use pipeline::check_output;
 pub use pipeline::{ExportReport, ExportSettings, export};

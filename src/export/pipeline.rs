@@ -92,7 +92,7 @@ enum ToEncoder {
     Finish,
 }
 
-fn check_output(path: &Path, overwrite: bool) -> Result<(), ExportError> {
+pub(crate) fn check_output(path: &Path, overwrite: bool) -> Result<(), ExportError> {
     if path.is_dir() {
         return Err(ExportError::IsDirectory {
             path: path.to_path_buf(),

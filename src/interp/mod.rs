@@ -18,7 +18,7 @@ pub use choice::{BlendDevice, Choice, Converter, choose};
 pub use cpu::CpuBlender;
 pub use gpu::{GpuBlender, GpuContext, GpuError};
 pub use schedule::{BlendSchedule, MAX_STEPS, ScheduleError, Step, blend_byte};
-pub use yuv::{Yuv420, even_size};
+pub use yuv::{Region, Yuv420, even_size};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlendError {

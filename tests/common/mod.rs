@@ -111,3 +111,27 @@ pub fn stackscope(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// (codec_type, duration in seconds) of every stream, from ffprobe.
+pub fn stream_durations(path: &Path) -> Vec<(String, f64)> {
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8(probe.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (kind, d) = l.split_once(',').unwrap();
+            (kind.to_string(), d.parse().unwrap())
+        })
+        .collect()
+}
