@@ -85,6 +85,78 @@ pub fn write_png_folder(
         .collect()
 }
 
+/// An exponential sine sweep from `from_hz` to `to_hz` over `seconds` at amplitude 0.5:
+/// every octave gets the same time, so on log-spaced bands the peak moves at constant speed.
+pub fn sine_sweep(rate: u32, seconds: f64, from_hz: f64, to_hz: f64) -> Vec<f32> {
+    let k = (to_hz / from_hz).ln();
+    let n = (seconds * f64::from(rate)).round() as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / f64::from(rate);
+            let phase = from_hz * seconds / k * ((t * k / seconds).exp() - 1.0);
+            (0.5 * (std::f64::consts::TAU * phase).sin()) as f32
+        })
+        .collect()
+}
+
+/// Something like music, for benchmarks: a three-note chord with harmonics that changes
+/// every half second, plus a little noise, so every band has something in it.
+pub fn chords(rate: u32, seconds: f64) -> Vec<f32> {
+    const ROOTS: [f64; 6] = [110.0, 146.8, 164.8, 98.0, 130.8, 123.5];
+    let n = (seconds * f64::from(rate)).round() as usize;
+    let mut noise = 0x2545_f491_4f6c_dd1du64;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / f64::from(rate);
+            let root = ROOTS[(t * 2.0) as usize % ROOTS.len()];
+            let mut v = 0.0;
+            for ratio in [1.0, 1.25, 1.5] {
+                for harmonic in 1..=8 {
+                    let hz = root * ratio * f64::from(harmonic);
+                    v += (std::f64::consts::TAU * hz * t).sin() / f64::from(harmonic * harmonic);
+                }
+            }
+            noise ^= noise << 13;
+            noise ^= noise >> 7;
+            noise ^= noise << 17;
+            let white = (noise >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let envelope = 0.6 + 0.4 * (std::f64::consts::TAU * 2.0 * t).cos();
+            (0.12 * v * envelope + 0.02 * white) as f32
+        })
+        .collect()
+}
+
+/// A pure tone at amplitude 0.5.
+pub fn sine(rate: u32, seconds: f64, hz: f64) -> Vec<f32> {
+    let n = (seconds * f64::from(rate)).round() as usize;
+    (0..n)
+        .map(|i| (0.5 * (std::f64::consts::TAU * hz * i as f64 / f64::from(rate)).sin()) as f32)
+        .collect()
+}
+
+/// Writes mono samples (−1..1) as a 16-bit PCM WAV file.
+pub fn write_wav(path: &Path, rate: u32, samples: &[f32]) -> std::io::Result<()> {
+    let data_len = (samples.len() * 2) as u32;
+    let mut out = Vec::with_capacity(44 + samples.len() * 2);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for &s in samples {
+        let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

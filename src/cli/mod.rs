@@ -8,6 +8,7 @@ mod mapping_args;
 mod mask_args;
 mod normalize_args;
 mod progress;
+mod visualize;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,8 @@ pub enum Command {
     Roi(analyze_ops::RoiArgs),
     /// A line profile with its min/max envelope over frames, and a kymograph.
     Profile(analyze_ops::ProfileArgs),
+    /// Turn an audio file into an MP4 of spectrum visuals with the audio muxed in.
+    Visualize(visualize::VisualizeArgs),
 }
 
 /// Runs the parsed command line; errors are printed here, once, as one line with its cause.
@@ -53,6 +56,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Reduce(args)) => analyze_ops::reduce(&args),
         Some(Command::Roi(args)) => analyze_ops::roi(&args),
         Some(Command::Profile(args)) => analyze_ops::profile(&args),
+        Some(Command::Visualize(args)) => visualize::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -63,6 +67,9 @@ pub fn run(cli: Cli) -> ExitCode {
             ) || matches!(
                 e.downcast_ref::<stackscope::export::ExportError>(),
                 Some(stackscope::export::ExportError::Cancelled)
+            ) || matches!(
+                e.downcast_ref::<stackscope::audio::AudioError>(),
+                Some(stackscope::audio::AudioError::Cancelled)
             );
             eprintln!("error: {e:#}");
             if cancelled {
