@@ -204,3 +204,59 @@ fn main_view_snapshot() {
     ));
     h.snapshot("main_view");
 }
+
+#[test]
+fn the_audio_dialog_previews_and_writes_a_visualizer_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("sweep.wav");
+    let rate = 22_050;
+    stackscope::sample::write_wav(
+        &wav,
+        rate,
+        &stackscope::sample::sine_sweep(rate, 2.0, 150.0, 6_000.0),
+    )
+    .unwrap();
+    let out = dir.path().join("visual.mp4");
+    let mut h = harness();
+    h.run_steps(2);
+    {
+        let form = &mut h.state_mut().settings_mut().audio;
+        form.audio = wav.display().to_string();
+        form.output = out.display().to_string();
+        form.style = stackscope::audio::Style::Circular;
+        (form.width, form.height, form.fps) = (320, 180, 10.0);
+        form.preset = "ultrafast".into();
+    }
+    // Through the menu, with no stack loaded: the dialog needs none.
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("Audio to video…").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the preview", |app| {
+        app.audio_dialog().has_preview()
+    });
+    h.get_by_label_contains("frame 0 of 20");
+    // The file names hold a temporary folder's random name.
+    let first = h
+        .get_by_role_and_label(egui::accesskit::Role::Label, "Audio file")
+        .rect();
+    let second = h
+        .get_by_role_and_label(egui::accesskit::Role::Label, "Output")
+        .rect();
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(first.max.x, first.min.y - 4.0),
+        egui::pos2(first.max.x + 320.0, second.max.y + 4.0),
+    ));
+    h.snapshot("audio_dialog");
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Export")
+        .click();
+    h.run_steps(1);
+    wait_until(&mut h, "the audio export", |app| {
+        app.audio_dialog().outcome.is_some()
+    });
+    let line = h.state().audio_dialog().outcome.clone().unwrap().unwrap();
+    assert!(line.contains("20 frames 320×180"), "{line}");
+    h.get_by_label_contains("wrote ");
+    let decoded = stackscope::load(&out, &LoadOptions::default(), &stackscope::Job::new()).unwrap();
+    assert_eq!(decoded.stack.shape(), [20, 180, 320, 3]);
+}

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use eframe::egui::{self, Color32, Key};
 use ndarray::{Array2, Array3};
 
+use super::audio_panel::AudioDialog;
 use super::document::{Document, Layer};
 use super::export_panel::ExportDialog;
 use super::forms::{Settings, colormap_named};
@@ -51,6 +52,7 @@ pub struct App {
     ops: OpsState,
     plots: Plots,
     export: ExportDialog,
+    audio: AudioDialog,
     load_dialog: Option<LoadDialog>,
     loading: Option<Task<Result<Loaded, LoadError>>>,
     ops_task: Option<(u64, Task<Result<OpsResult, String>>)>,
@@ -93,6 +95,7 @@ impl App {
             ops: OpsState::default(),
             plots: Plots::default(),
             export: ExportDialog::default(),
+            audio: AudioDialog::default(),
             load_dialog: None,
             loading: None,
             ops_task: None,
@@ -164,6 +167,17 @@ impl App {
             || self.curves_task.is_some()
             || self.kymo_task.is_some()
             || self.export.busy()
+            || self.audio.busy()
+            || self.audio.analysing()
+    }
+
+    /// The "Audio → video" dialog (tests).
+    pub fn audio_dialog(&self) -> &AudioDialog {
+        &self.audio
+    }
+
+    pub fn open_audio_dialog(&mut self) {
+        self.audio.open = true;
     }
 
     pub fn exporting(&self) -> bool {
@@ -757,6 +771,9 @@ impl App {
                 {
                     self.export.open = true;
                 }
+                if ui.button("Audio to video…").clicked() {
+                    self.audio.open = true;
+                }
                 ui.separator();
                 if ui.button("Quit").clicked() {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
@@ -862,7 +879,7 @@ impl App {
                     let raw: Vec<String> = raw.iter().map(u8::to_string).collect();
                     let shown: Vec<String> = shown.iter().map(|v| format!("{v:.4}")).collect();
                     let value = if doc.transformed() || doc.showing_layer() {
-                        format!("raw {} → {}", raw.join(","), shown.join(","))
+                        format!("raw {}, shown {}", raw.join(","), shown.join(","))
                     } else {
                         raw.join(",")
                     };
@@ -1009,6 +1026,15 @@ impl App {
             );
         } else {
             self.export.poll();
+        }
+        if self.audio.open {
+            self.audio.ui(
+                ctx,
+                &mut self.settings.audio,
+                self.settings.last_dir.as_ref(),
+            );
+        } else {
+            self.audio.poll();
         }
         if self.show_report
             && let Some(doc) = &self.doc
@@ -1240,8 +1266,14 @@ impl eframe::App for App {
         if let Some(task) = &self.export.task {
             task.cancel();
         }
+        if let Some(task) = &self.audio.task {
+            task.cancel();
+        }
         // An export must get the chance to remove its partial file before the process ends.
         if let Some(task) = &mut self.export.task {
+            let _ = task.wait(Duration::from_secs(10));
+        }
+        if let Some(task) = &mut self.audio.task {
             let _ = task.wait(Duration::from_secs(10));
         }
     }

@@ -9,7 +9,7 @@ use eframe::egui;
 
 use super::document::Document;
 use super::forms::ExportForm;
-use super::task::{Poll, Task};
+use super::task::{Poll, Task, frames_progress, outcome_ui, take_outcome};
 use crate::display::DisplayMapping;
 use crate::export::{ExportError, ExportReport, PRESETS, export};
 use crate::interp::{Choice, Yuv420, choose, even_size};
@@ -102,12 +102,10 @@ impl ExportDialog {
         }));
     }
 
-    /// Polls a running export; returns the report line once it finished.
+    /// Polls a running export; keeps the report line once it finished.
     pub fn poll(&mut self) {
-        let Some(task) = &mut self.task else { return };
-        let outcome = match task.poll() {
-            Poll::Running => return,
-            Poll::Done(Ok(report)) => Ok(format!(
+        if let Some(outcome) = take_outcome(&mut self.task, |report| {
+            format!(
                 "wrote {} ({}, {} frames {}×{} at {:.3} fps, {:.1} s; {})",
                 report.path.display(),
                 human_bytes(report.bytes),
@@ -117,15 +115,10 @@ impl ExportDialog {
                 report.fps,
                 report.elapsed_secs,
                 report.blender_reason,
-            )),
-            Poll::Done(Err(ExportError::Cancelled)) => {
-                Err("export cancelled; the partial file was removed".into())
-            }
-            Poll::Done(Err(e)) => Err(e.to_string()),
-            Poll::Lost(e) => Err(e),
-        };
-        self.outcome = Some(outcome);
-        self.task = None;
+            )
+        }) {
+            self.outcome = Some(outcome);
+        }
     }
 
     pub fn ui(
@@ -335,33 +328,11 @@ impl ExportDialog {
 
     fn run_ui(&mut self, ui: &mut egui::Ui, doc: &Document, form: &ExportForm) {
         if let Some(task) = &self.task {
-            let p = task.job().snapshot();
-            let secs = task.elapsed().as_secs_f64().max(1e-3);
-            let fps = p.done as f64 / secs;
-            let eta = if fps > 0.0 && p.total > p.done {
-                format!(", ETA {:.0} s", (p.total - p.done) as f64 / fps)
-            } else {
-                String::new()
-            };
-            ui.label(format!(
-                "{} / {} frames, {fps:.0} frames/s{eta}",
-                p.done, p.total
-            ));
-            super::task::progress_row(ui, &task.label, task.job());
-            ui.ctx()
-                .request_repaint_after(std::time::Duration::from_millis(100));
+            frames_progress(ui, task);
         } else if ui.button("Export").clicked() {
             self.start(ui.ctx(), doc, form);
         }
-        match &self.outcome {
-            Some(Ok(line)) => {
-                ui.label(line);
-            }
-            Some(Err(e)) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
-            }
-            None => {}
-        }
+        outcome_ui(ui, self.outcome.as_ref());
     }
 }
 

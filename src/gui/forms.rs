@@ -6,6 +6,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audio::{
+    Palette, SpectrumSettings, Style, VisualSettings, VisualizeSettings, parse_background,
+    parse_color,
+};
 use crate::display::Colormap;
 use crate::export::ExportSettings;
 use crate::interp::BlendDevice;
@@ -20,6 +24,7 @@ pub struct Settings {
     pub last_dir: Option<PathBuf>,
     pub load: LoadForm,
     pub export: ExportForm,
+    pub audio: AudioForm,
     pub colormap: String,
     pub show_colorbar: bool,
     pub playback_fps: f64,
@@ -33,6 +38,7 @@ impl Default for Settings {
             last_dir: None,
             load: LoadForm::default(),
             export: ExportForm::default(),
+            audio: AudioForm::default(),
             colormap: "gray".into(),
             show_colorbar: true,
             playback_fps: 25.0,
@@ -206,6 +212,100 @@ impl ExportForm {
             return Err(format!("the range {start}..{end} holds no frames"));
         }
         Ok(start..end)
+    }
+}
+
+/// The "Audio → video" dialog's fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AudioForm {
+    pub audio: String,
+    pub output: String,
+    pub style: Style,
+    pub width: usize,
+    pub height: usize,
+    pub fps: f64,
+    /// Empty: the style's default.
+    pub bands: String,
+    pub min_hz: f64,
+    pub max_hz: f64,
+    /// Empty: the style's default colormap.
+    pub colormap: String,
+    /// One colour for everything instead of the colormap.
+    pub solid: bool,
+    pub color: String,
+    pub background: String,
+    pub history_secs: f64,
+    pub crf: u8,
+    pub preset: String,
+    pub overwrite: bool,
+}
+
+impl Default for AudioForm {
+    fn default() -> Self {
+        Self {
+            audio: String::new(),
+            output: String::new(),
+            style: Style::Bars,
+            width: 1280,
+            height: 720,
+            fps: 24.0,
+            bands: String::new(),
+            min_hz: 40.0,
+            max_hz: 16_000.0,
+            colormap: String::new(),
+            solid: false,
+            color: "#ffffff".into(),
+            background: "#0a0a10".into(),
+            history_secs: 10.0,
+            crf: 23,
+            preset: "veryfast".into(),
+            overwrite: false,
+        }
+    }
+}
+
+impl AudioForm {
+    pub fn colormap(&self) -> Colormap {
+        Colormap::ALL
+            .into_iter()
+            .find(|c| c.name() == self.colormap)
+            .unwrap_or(self.style.default_colormap())
+    }
+
+    /// The settings `stackscope visualize` would get from the same choices.
+    pub fn settings(&self) -> Result<VisualizeSettings, String> {
+        let bands = optional(&self.bands, |t| {
+            t.parse::<usize>()
+                .map_err(|_| format!("bands '{t}' must be a whole number"))
+        })?
+        .unwrap_or(self.style.default_bands());
+        let palette = if self.solid {
+            Palette::Solid(parse_color(&self.color).map_err(|e| e.to_string())?)
+        } else {
+            Palette::Map(self.colormap())
+        };
+        let defaults = SpectrumSettings::default();
+        Ok(VisualizeSettings {
+            visual: VisualSettings {
+                style: self.style,
+                width: self.width,
+                height: self.height,
+                palette,
+                background: parse_background(&self.background).map_err(|e| e.to_string())?,
+                history_secs: self.history_secs,
+            },
+            spectrum: SpectrumSettings {
+                fps: self.fps,
+                bands,
+                min_hz: self.min_hz,
+                max_hz: self.max_hz,
+                ..defaults
+            },
+            crf: self.crf,
+            preset: self.preset.clone(),
+            overwrite: self.overwrite,
+        })
     }
 }
 

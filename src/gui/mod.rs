@@ -3,6 +3,7 @@
 //! export are the same library calls the command line makes.
 
 mod app;
+mod audio_panel;
 mod document;
 mod export_panel;
 mod forms;

@@ -121,6 +121,54 @@ impl<U: Send + 'static> Task<Result<U, String>> {
     }
 }
 
+/// Takes a finished task out of `slot` and turns its result into the line the dialog shows:
+/// `describe` for a success, the error's own text otherwise. `None` while it runs.
+pub fn take_outcome<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
+    slot: &mut Option<Task<Result<T, E>>>,
+    describe: impl FnOnce(T) -> String,
+) -> Option<Result<String, String>> {
+    let outcome = match slot.as_mut()?.poll() {
+        Poll::Running => return None,
+        Poll::Done(Ok(value)) => Ok(describe(value)),
+        Poll::Done(Err(e)) => Err(e.to_string()),
+        Poll::Lost(e) => Err(e),
+    };
+    *slot = None;
+    Some(outcome)
+}
+
+/// Frames done, frames/s and ETA of a running frame-writing task, then its progress bar with
+/// Cancel; asks for a repaint soon, so the figures move.
+pub fn frames_progress<T: Send + 'static>(ui: &mut egui::Ui, task: &Task<T>) {
+    let p = task.job().snapshot();
+    let secs = task.elapsed().as_secs_f64().max(1e-3);
+    let fps = p.done as f64 / secs;
+    let eta = if fps > 0.0 && p.total > p.done {
+        format!(", ETA {:.0} s", (p.total - p.done) as f64 / fps)
+    } else {
+        String::new()
+    };
+    ui.label(format!(
+        "{} / {} frames, {fps:.0} frames/s{eta}",
+        p.done, p.total
+    ));
+    progress_row(ui, &task.label, task.job());
+    ui.ctx().request_repaint_after(Duration::from_millis(100));
+}
+
+/// The last outcome line: plain on success, in the error colour otherwise.
+pub fn outcome_ui(ui: &mut egui::Ui, outcome: Option<&Result<String, String>>) {
+    match outcome {
+        Some(Ok(line)) => {
+            ui.label(line);
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        None => {}
+    }
+}
+
 /// A progress bar with a label and a Cancel button that cancels `job`.
 pub fn progress_row(ui: &mut egui::Ui, label: &str, job: &Job) {
     let progress = job.snapshot();
