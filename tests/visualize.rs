@@ -6,6 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
@@ -290,4 +291,89 @@ fn cli_writes_a_video_and_a_still_and_explains_bad_options() {
         common::stackscope(&["visualize", a, "-o", o, "--force", "--size", "641x360"]);
     assert_ne!(code, 0);
     assert!(stderr.contains("even sides"), "{stderr}");
+}
+
+#[test]
+fn common_formats_and_a_video_soundtrack_are_analysed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = Vec::new();
+    for (name, codec) in [
+        ("t.mp3", "libmp3lame"),
+        ("t.flac", "flac"),
+        ("t.ogg", "libvorbis"),
+        ("t.m4a", "aac"),
+    ] {
+        let path = dir.path().join(name);
+        let ok = Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+            ])
+            .arg("sine=frequency=1000:duration=2:sample_rate=44100")
+            .args(["-c:a", codec])
+            .arg(&path)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ffmpeg could not write {name}");
+        inputs.push(path);
+    }
+    // A video whose second stream is the sound.
+    let clip = dir.path().join("clip.mp4");
+    let ok = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg("testsrc=size=64x48:rate=10:duration=2")
+        .args(["-f", "lavfi", "-i"])
+        .arg("sine=frequency=1000:duration=2:sample_rate=44100")
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
+        .arg(&clip)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    inputs.push(clip);
+    let settings = SpectrumSettings {
+        fps: 10.0,
+        bands: 32,
+        min_hz: 80.0,
+        max_hz: 10_000.0,
+        ..SpectrumSettings::default()
+    };
+    for path in inputs {
+        let spectrum = stackscope::audio::analyze(&path, &settings, &Job::new()).unwrap();
+        // Lossy encoders add priming samples: about 2 s, give or take a frame.
+        assert!(
+            (spectrum.duration_secs() - 2.0).abs() < 0.1,
+            "{}: {} s",
+            path.display(),
+            spectrum.duration_secs()
+        );
+        let band = spectrum.band_of(1_000.0).unwrap();
+        let middle = spectrum.frame(spectrum.frames / 2);
+        let loudest = (0..middle.len())
+            .max_by(|&a, &b| middle[a].total_cmp(&middle[b]))
+            .unwrap();
+        assert_eq!(loudest, band, "{}", path.display());
+    }
 }

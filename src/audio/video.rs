@@ -45,8 +45,7 @@ impl Style {
     /// Bands that suit the style when the user gives none.
     pub fn default_bands(self) -> usize {
         match self {
-            Style::Bars | Style::Waveform => 64,
-            Style::Circular => 96,
+            Style::Bars | Style::Circular | Style::Waveform => 64,
             Style::Spectrogram => 256,
         }
     }

@@ -34,7 +34,7 @@ pub struct VisualizeArgs {
     #[arg(long, default_value_t = 24.0)]
     pub fps: f64,
 
-    /// Frequency bands, one bar each (default: 64; circular 96; spectrogram 256).
+    /// Frequency bands, one bar each (default: 64; spectrogram 256).
     #[arg(long)]
     pub bands: Option<usize>,
 
