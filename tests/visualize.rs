@@ -293,6 +293,17 @@ fn cli_writes_a_video_and_a_still_and_explains_bad_options() {
     assert!(stderr.contains("even sides"), "{stderr}");
 }
 
+/// Runs the ffmpeg CLI quietly with `args` and then `out`; true on success.
+fn ffmpeg(args: &[&str], out: &Path) -> bool {
+    Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .arg(out)
+        .status()
+        .unwrap()
+        .success()
+}
+
 #[test]
 fn common_formats_and_a_video_soundtrack_are_analysed() {
     let dir = tempfile::tempdir().unwrap();
@@ -304,41 +315,23 @@ fn common_formats_and_a_video_soundtrack_are_analysed() {
         ("t.m4a", "aac"),
     ] {
         let path = dir.path().join(name);
-        let ok = Command::new("ffmpeg")
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-            ])
-            .arg("sine=frequency=1000:duration=2:sample_rate=44100")
-            .args(["-c:a", codec])
-            .arg(&path)
-            .status()
-            .unwrap()
-            .success();
+        let tone = "sine=frequency=1000:duration=2:sample_rate=44100";
+        let ok = ffmpeg(&["-f", "lavfi", "-i", tone, "-c:a", codec], &path);
         assert!(ok, "ffmpeg could not write {name}");
         inputs.push(path);
     }
     // A video whose second stream is the sound.
     let clip = dir.path().join("clip.mp4");
-    let ok = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
+    let ok = ffmpeg(
+        &[
             "-f",
             "lavfi",
             "-i",
-        ])
-        .arg("testsrc=size=64x48:rate=10:duration=2")
-        .args(["-f", "lavfi", "-i"])
-        .arg("sine=frequency=1000:duration=2:sample_rate=44100")
-        .args([
+            "testsrc=size=64x48:rate=10:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=1000:duration=2:sample_rate=44100",
             "-c:v",
             "libx264",
             "-preset",
@@ -346,11 +339,9 @@ fn common_formats_and_a_video_soundtrack_are_analysed() {
             "-c:a",
             "aac",
             "-shortest",
-        ])
-        .arg(&clip)
-        .status()
-        .unwrap()
-        .success();
+        ],
+        &clip,
+    );
     assert!(ok);
     inputs.push(clip);
     let settings = SpectrumSettings {
