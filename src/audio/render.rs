@@ -758,6 +758,37 @@ mod tests {
     }
 
     #[test]
+    fn a_background_image_covers_the_frame_behind_the_bars() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bg.png");
+        // Left half red, right half blue; scaled from 40×20 to cover 160×80.
+        image::RgbImage::from_fn(40, 20, |x, _| {
+            if x < 20 {
+                image::Rgb([200, 0, 0])
+            } else {
+                image::Rgb([0, 0, 200])
+            }
+        })
+        .save(&path)
+        .unwrap();
+        let wav = dir.path().join("t.wav");
+        crate::sample::write_wav(&wav, 16_000, &crate::sample::sine(16_000, 1.0, 500.0)).unwrap();
+        let spectrum =
+            crate::audio::analyze(&wav, &Default::default(), &crate::Job::new()).unwrap();
+        let settings = VisualSettings {
+            width: 160,
+            height: 80,
+            background: Background::Image(path),
+            ..Default::default()
+        };
+        let rgba = Renderer::new(&settings).unwrap().render_rgba(&spectrum, 5);
+        let at = |x: usize, y: usize| &rgba[4 * (y * 160 + x)..4 * (y * 160 + x) + 4];
+        // The top rows hold no bars at this level; the image shows there.
+        assert_eq!(at(10, 2), &[200, 0, 0, 255]);
+        assert_eq!(at(150, 2), &[0, 0, 200, 255]);
+    }
+
+    #[test]
     fn a_missing_background_image_is_a_clear_error() {
         let s = VisualSettings {
             background: Background::Image("/nonexistent/bg.png".into()),
