@@ -44,6 +44,23 @@ impl Style {
             Self::Waveform => "waveform",
         }
     }
+
+    /// Bands that suit the style when the user gives none.
+    pub fn default_bands(self) -> usize {
+        match self {
+            Style::Bars | Style::Circular | Style::Waveform => 64,
+            Style::Spectrogram => 256,
+        }
+    }
+
+    /// The colormap that suits the style when the user gives none: the spectrogram's
+    /// quiet level must be dark.
+    pub fn default_colormap(self) -> Colormap {
+        match self {
+            Style::Spectrogram => Colormap::Magma,
+            _ => Colormap::Plasma,
+        }
+    }
 }
 
 /// How shapes are coloured: one colour, or a colormap across bands (for the spectrogram:
@@ -141,8 +158,10 @@ pub struct Renderer {
     background_yuv: Yuv420,
     /// 256 colours for positions 0..1 (bands, waveform columns).
     ramp: Vec<Color>,
-    /// 256 levels for the spectrogram.
+    /// 256 levels for the spectrogram, and their Y and (U, V) for writing it as YUV.
     levels: [[u8; 4]; 256],
+    level_luma: [u8; 256],
+    level_chroma: [(u8, u8); 256],
 }
 
 /// A pixmap being drawn into, and the regions where it differs from the background. Only
@@ -288,12 +307,17 @@ impl Renderer {
             };
             *level = [c[0], c[1], c[2], 255];
         }
+        let level_luma = levels.map(|c| luma_from_rgb(c[0], c[1], c[2]));
+        let level_chroma =
+            levels.map(|c| chroma_from_rgb(i32::from(c[0]), i32::from(c[1]), i32::from(c[2])));
         let mut renderer = Self {
             settings: settings.clone(),
             background: background_pixmap(&settings.background, w as u32, h as u32)?,
             background_yuv: Yuv420::new(w, h),
             ramp,
             levels,
+            level_luma,
+            level_chroma,
         };
         renderer.decorate();
         let mut yuv = Yuv420::new(w, h);
@@ -599,16 +623,7 @@ impl Renderer {
         let w = self.settings.width;
         let (level, starts) = self.spectrogram_levels(spectrum, frame);
         let visible = starts.len() - 1;
-        let luma: Vec<u8> = self
-            .levels
-            .iter()
-            .map(|c| luma_from_rgb(c[0], c[1], c[2]))
-            .collect();
-        let chroma: Vec<(u8, u8)> = self
-            .levels
-            .iter()
-            .map(|c| chroma_from_rgb(i32::from(c[0]), i32::from(c[1]), i32::from(c[2])))
-            .collect();
+        let (luma, chroma) = (&self.level_luma, &self.level_chroma);
         let mut column = vec![0usize; w];
         for (c, span) in starts.windows(2).enumerate() {
             column[span[0]..span[1]].fill(c);

@@ -15,7 +15,6 @@ use serde::Serialize;
 use super::error::AudioError;
 use super::render::{Canvas, Renderer, Style, VisualSettings, YuvFrame};
 use super::spectrum::{Spectrum, SpectrumSettings, analyze};
-use crate::display::Colormap;
 use crate::export::{EncoderSettings, ExportError, Mp4Writer, PRESETS, check_output};
 use crate::job::Job;
 
@@ -37,25 +36,6 @@ impl Default for VisualizeSettings {
             crf: 23,
             preset: "veryfast".into(),
             overwrite: false,
-        }
-    }
-}
-
-impl Style {
-    /// Bands that suit the style when the user gives none.
-    pub fn default_bands(self) -> usize {
-        match self {
-            Style::Bars | Style::Circular | Style::Waveform => 64,
-            Style::Spectrogram => 256,
-        }
-    }
-
-    /// The colormap that suits the style when the user gives none: the spectrogram's
-    /// quiet level must be dark.
-    pub fn default_colormap(self) -> Colormap {
-        match self {
-            Style::Spectrogram => Colormap::Magma,
-            _ => Colormap::Plasma,
         }
     }
 }

@@ -11,13 +11,13 @@ use std::sync::Arc;
 use eframe::egui;
 
 use super::forms::AudioForm;
-use super::task::{Task, frames_progress, outcome_ui, progress_row, take_outcome};
+use super::task::{Task, frames_progress, outcome_ui, progress_row, take_outcome, written_line};
 use crate::audio::{
-    AudioError, Renderer, Spectrum, SpectrumSettings, Style, VisualizeReport, analyze, visualize,
+    AudioError, Renderer, Spectrum, SpectrumSettings, Style, VisualSettings, VisualizeReport,
+    VisualizeSettings, analyze, visualize,
 };
 use crate::display::Colormap;
 use crate::export::PRESETS;
-use crate::load::human_bytes;
 
 /// What a spectrum was computed from: the file and the analysis settings.
 type SpectrumKey = (String, String);
@@ -31,7 +31,8 @@ pub struct AudioDialog {
     analysis_error: Option<(SpectrumKey, String)>,
     preview_secs: f64,
     preview: Option<egui::TextureHandle>,
-    preview_key: Option<String>,
+    /// What the preview texture shows: the visual settings and the frame.
+    preview_key: Option<(VisualSettings, usize)>,
     pub task: Option<Task<Result<VisualizeReport, AudioError>>>,
     pub outcome: Option<Result<String, String>>,
 }
@@ -79,13 +80,11 @@ impl AudioDialog {
             self.analysis = None;
         }
         if let Some(outcome) = take_outcome(&mut self.task, |report| {
-            format!(
-                "wrote {} ({}, {} frames {}×{} at {} fps, {:.1} s)",
-                report.path.display(),
-                human_bytes(report.bytes),
+            written_line(
+                &report.path,
+                report.bytes,
                 report.frames,
-                report.width,
-                report.height,
+                (report.width, report.height),
                 report.fps,
                 report.elapsed_secs,
             )
@@ -95,8 +94,13 @@ impl AudioDialog {
     }
 
     /// Starts (or restarts) the analysis when the file or its settings changed.
-    fn analyse_if_needed(&mut self, ctx: &egui::Context, form: &AudioForm) {
-        let Ok(settings) = form.settings() else {
+    fn analyse_if_needed(
+        &mut self,
+        ctx: &egui::Context,
+        form: &AudioForm,
+        settings: &Result<VisualizeSettings, String>,
+    ) {
+        let Ok(settings) = settings else {
             return;
         };
         let spectrum_settings = settings.spectrum_for_style();
@@ -147,15 +151,17 @@ impl AudioDialog {
 
     pub fn ui(&mut self, ctx: &egui::Context, form: &mut AudioForm, last_dir: Option<&PathBuf>) {
         self.poll();
-        self.analyse_if_needed(ctx, form);
         let mut open = self.open;
         egui::Window::new("Audio to video")
             .open(&mut open)
             .default_width(520.0)
             .show(ctx, |ui| {
                 self.settings_ui(ui, form, last_dir);
+                // Parsed once per frame, after this frame's edits.
+                let settings = form.settings();
+                self.analyse_if_needed(ui.ctx(), form, &settings);
                 ui.separator();
-                self.preview_ui(ui, form);
+                self.preview_ui(ui, &settings);
                 ui.separator();
                 self.run_ui(ui, form);
             });
@@ -329,7 +335,7 @@ impl AudioDialog {
             });
     }
 
-    fn preview_ui(&mut self, ui: &mut egui::Ui, form: &AudioForm) {
+    fn preview_ui(&mut self, ui: &mut egui::Ui, settings: &Result<VisualizeSettings, String>) {
         if let Some((_, task)) = &self.analysis {
             progress_row(ui, "analysing", task.job());
             return;
@@ -338,7 +344,7 @@ impl AudioDialog {
             ui.colored_label(ui.visuals().error_fg_color, e);
             return;
         }
-        let settings = match form.settings() {
+        let settings = match settings {
             Ok(s) => s,
             Err(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, e);
@@ -361,11 +367,11 @@ impl AudioDialog {
             .labelled_by(label.id);
         });
         let frame = spectrum.frame_at(self.preview_secs);
-        let key = format!(
-            "{}|{frame}",
-            serde_json::to_string(&settings.visual).unwrap_or_default()
-        );
-        if self.preview_key.as_deref() != Some(key.as_str()) {
+        let shown = self
+            .preview_key
+            .as_ref()
+            .is_some_and(|(visual, f)| *visual == settings.visual && *f == frame);
+        if !shown {
             // Drawing one frame takes about a millisecond at 720p: fine on the UI thread.
             match Renderer::new(&settings.visual) {
                 Ok(renderer) => {
@@ -384,7 +390,7 @@ impl AudioDialog {
                             ))
                         }
                     }
-                    self.preview_key = Some(key);
+                    self.preview_key = Some((settings.visual.clone(), frame));
                 }
                 Err(e) => {
                     ui.colored_label(ui.visuals().error_fg_color, e.to_string());

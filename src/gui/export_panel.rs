@@ -9,11 +9,10 @@ use eframe::egui;
 
 use super::document::Document;
 use super::forms::ExportForm;
-use super::task::{Poll, Task, frames_progress, outcome_ui, take_outcome};
+use super::task::{Poll, Task, frames_progress, outcome_ui, take_outcome, written_line};
 use crate::display::DisplayMapping;
 use crate::export::{ExportError, ExportReport, PRESETS, export};
 use crate::interp::{Choice, Yuv420, choose, even_size};
-use crate::load::human_bytes;
 use crate::source::{DisplaySource, FrameSource, RangeSource, StackSource};
 
 pub struct ExportDialog {
@@ -105,17 +104,15 @@ impl ExportDialog {
     /// Polls a running export; keeps the report line once it finished.
     pub fn poll(&mut self) {
         if let Some(outcome) = take_outcome(&mut self.task, |report| {
-            format!(
-                "wrote {} ({}, {} frames {}×{} at {:.3} fps, {:.1} s; {})",
-                report.path.display(),
-                human_bytes(report.bytes),
+            let line = written_line(
+                &report.path,
+                report.bytes,
                 report.frames,
-                report.width,
-                report.height,
+                (report.width, report.height),
                 report.fps,
                 report.elapsed_secs,
-                report.blender_reason,
-            )
+            );
+            format!("{line}; {}", report.blender_reason)
         }) {
             self.outcome = Some(outcome);
         }

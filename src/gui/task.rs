@@ -137,6 +137,22 @@ pub fn take_outcome<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
     Some(outcome)
 }
 
+/// The line a finished video export shows: where, how big, what it holds, how long it took.
+pub fn written_line(
+    path: &std::path::Path,
+    bytes: u64,
+    frames: u64,
+    (width, height): (usize, usize),
+    fps: f64,
+    secs: f64,
+) -> String {
+    format!(
+        "wrote {} ({}, {frames} frames {width}×{height} at {fps:.3} fps, {secs:.1} s)",
+        path.display(),
+        crate::load::human_bytes(bytes),
+    )
+}
+
 /// Frames done, frames/s and ETA of a running frame-writing task, then its progress bar with
 /// Cancel; asks for a repaint soon, so the figures move.
 pub fn frames_progress<T: Send + 'static>(ui: &mut egui::Ui, task: &Task<T>) {
