@@ -5,6 +5,7 @@
 //! errors; none of them knows about a window or a terminal. [`gui`] is the window: a thin
 //! layer that runs those calls on worker threads and draws their results.
 
+pub mod analyze;
 pub mod audio;
 pub mod display;
 pub mod export;

@@ -105,6 +105,12 @@ impl AudioDecoder {
         })
     }
 
+    /// Delivers samples at `rate` instead (speech models want 16 kHz).
+    pub fn resampled_to(mut self, rate: u32) -> Self {
+        self.info.rate = rate.max(1);
+        self
+    }
+
     pub fn info(&self) -> AudioInfo {
         self.info
     }

