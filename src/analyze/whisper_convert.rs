@@ -464,49 +464,52 @@ fn write_ggml<W: Write>(
         f16t,
     )?;
     bias_2d(w, "encoder.conv2.bias", "encoder/conv2/bias")?;
+    // (whisper.cpp name, CTranslate2 name, rows of a fused matrix in units of d, has bias)
+    type Part = (&'static str, &'static str, Option<(usize, usize)>, bool);
+    let attention_and_mlp: [Part; 6] = [
+        ("attn.query", "self_attention/linear_0", Some((0, 1)), true),
+        ("attn.key", "self_attention/linear_0", Some((1, 2)), false),
+        ("attn.value", "self_attention/linear_0", Some((2, 3)), true),
+        ("attn.out", "self_attention/linear_1", None, true),
+        ("mlp.0", "ffn/linear_0", None, true),
+        ("mlp.2", "ffn/linear_1", None, true),
+    ];
+    let norms = [
+        ("attn_ln", "self_attention/layer_norm"),
+        ("mlp_ln", "ffn/layer_norm"),
+    ];
+    let cross_attention: [Part; 4] = [
+        ("cross_attn.query", "attention/linear_0", None, true),
+        ("cross_attn.key", "attention/linear_1", Some((0, 1)), false),
+        ("cross_attn.value", "attention/linear_1", Some((1, 2)), true),
+        ("cross_attn.out", "attention/linear_2", None, true),
+    ];
+    let cross_norm = [("cross_attn_ln", "attention/layer_norm")];
+    let block = |w: &mut GgmlWriter<W>,
+                 to: &str,
+                 from: &str,
+                 parts: &[Part],
+                 norms: &[(&str, &str)]|
+     -> Result<(), ConvertFailure> {
+        for &(name, src, rows, bias) in parts {
+            let rows = rows.map(|(a, b)| a * d..b * d);
+            linear(
+                w,
+                &format!("{to}.{name}"),
+                &format!("{from}/{src}"),
+                rows,
+                bias,
+            )?;
+        }
+        for &(name, src) in norms {
+            ln(w, &format!("{to}.{name}"), &format!("{from}/{src}"))?;
+        }
+        Ok(())
+    };
+
     for i in 0..n_audio_layer {
         let (to, from) = (format!("encoder.blocks.{i}"), format!("encoder/layer_{i}"));
-        ln(
-            w,
-            &format!("{to}.attn_ln"),
-            &format!("{from}/self_attention/layer_norm"),
-        )?;
-        let qkv = format!("{from}/self_attention/linear_0");
-        linear(w, &format!("{to}.attn.query"), &qkv, Some(0..d), true)?;
-        linear(w, &format!("{to}.attn.key"), &qkv, Some(d..2 * d), false)?;
-        linear(
-            w,
-            &format!("{to}.attn.value"),
-            &qkv,
-            Some(2 * d..3 * d),
-            true,
-        )?;
-        linear(
-            w,
-            &format!("{to}.attn.out"),
-            &format!("{from}/self_attention/linear_1"),
-            None,
-            true,
-        )?;
-        ln(
-            w,
-            &format!("{to}.mlp_ln"),
-            &format!("{from}/ffn/layer_norm"),
-        )?;
-        linear(
-            w,
-            &format!("{to}.mlp.0"),
-            &format!("{from}/ffn/linear_0"),
-            None,
-            true,
-        )?;
-        linear(
-            w,
-            &format!("{to}.mlp.2"),
-            &format!("{from}/ffn/linear_1"),
-            None,
-            true,
-        )?;
+        block(w, &to, &from, &attention_and_mlp, &norms)?;
     }
     ln(w, "encoder.ln_post", "encoder/layer_norm")?;
 
@@ -526,75 +529,8 @@ fn write_ggml<W: Write>(
     )?;
     for i in 0..n_text_layer {
         let (to, from) = (format!("decoder.blocks.{i}"), format!("decoder/layer_{i}"));
-        ln(
-            w,
-            &format!("{to}.attn_ln"),
-            &format!("{from}/self_attention/layer_norm"),
-        )?;
-        let qkv = format!("{from}/self_attention/linear_0");
-        linear(w, &format!("{to}.attn.query"), &qkv, Some(0..d), true)?;
-        linear(w, &format!("{to}.attn.key"), &qkv, Some(d..2 * d), false)?;
-        linear(
-            w,
-            &format!("{to}.attn.value"),
-            &qkv,
-            Some(2 * d..3 * d),
-            true,
-        )?;
-        linear(
-            w,
-            &format!("{to}.attn.out"),
-            &format!("{from}/self_attention/linear_1"),
-            None,
-            true,
-        )?;
-        ln(
-            w,
-            &format!("{to}.cross_attn_ln"),
-            &format!("{from}/attention/layer_norm"),
-        )?;
-        linear(
-            w,
-            &format!("{to}.cross_attn.query"),
-            &format!("{from}/attention/linear_0"),
-            None,
-            true,
-        )?;
-        let kv = format!("{from}/attention/linear_1");
-        linear(w, &format!("{to}.cross_attn.key"), &kv, Some(0..d), false)?;
-        linear(
-            w,
-            &format!("{to}.cross_attn.value"),
-            &kv,
-            Some(d..2 * d),
-            true,
-        )?;
-        linear(
-            w,
-            &format!("{to}.cross_attn.out"),
-            &format!("{from}/attention/linear_2"),
-            None,
-            true,
-        )?;
-        ln(
-            w,
-            &format!("{to}.mlp_ln"),
-            &format!("{from}/ffn/layer_norm"),
-        )?;
-        linear(
-            w,
-            &format!("{to}.mlp.0"),
-            &format!("{from}/ffn/linear_0"),
-            None,
-            true,
-        )?;
-        linear(
-            w,
-            &format!("{to}.mlp.2"),
-            &format!("{from}/ffn/linear_1"),
-            None,
-            true,
-        )?;
+        block(w, &to, &from, &attention_and_mlp, &norms)?;
+        block(w, &to, &from, &cross_attention, &cross_norm)?;
     }
     ln(w, "decoder.ln", "decoder/layer_norm")?;
 

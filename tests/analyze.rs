@@ -1,0 +1,454 @@
+//! Analyzers I: the ONNX Runtime, the model cache, voice activity, the whisper converter and
+//! speech rate, on speech synthesized by espeak-ng with silences of known length.
+//!
+//! These need the models: `stackscope models install --all` (scripts/test.sh runs it) and
+//! espeak-ng (scripts/setup.sh installs it).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use stackscope::Job;
+use stackscope::analyze::{
+    self, AnalysisResult, Environment, InstallOutcome, ModelStore, Runtime, RuntimeSettings, Source,
+};
+
+const RATE: u32 = 16_000;
+
+/// The sentences the recognition test speaks, chosen for ordinary words.
+const SENTENCES: &[&str] = &[
+    "The weather is nice today and the sun is shining.",
+    "Please open the window before you leave the room.",
+    "We measured the signal every second for ten minutes.",
+    "My brother bought a new car last week.",
+    "The children are playing in the garden after school.",
+    "She reads a book every evening before dinner.",
+];
+
+fn installed() -> ModelStore {
+    let store = ModelStore::default();
+    for name in ["onnxruntime", "silero-vad", "whisper-tiny.en"] {
+        assert!(
+            store.is_installed(name),
+            "model {name} is not installed in {}; run `stackscope models install --all`",
+            store.dir().display()
+        );
+    }
+    store
+}
+
+fn env() -> Environment {
+    Environment {
+        store: installed(),
+        runtime: RuntimeSettings::default(),
+    }
+}
+
+/// One espeak-ng utterance at 16 kHz, with espeak's own leading and trailing silence cut
+/// off so that its length is the speech's.
+fn speak(dir: &Path, text: &str) -> Vec<f32> {
+    let wav = dir.join("utterance.wav");
+    let status = Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&wav)
+        .arg(text)
+        .status()
+        .expect("espeak-ng must be installed (scripts/setup.sh installs it)");
+    assert!(status.success());
+    let samples = analyze::load_speech_audio(&wav, &Job::new()).unwrap();
+    let loud = |s: &f32| s.abs() > 0.001;
+    let first = samples.iter().position(loud).unwrap();
+    let last = samples.iter().rposition(loud).unwrap();
+    samples[first..=last].to_vec()
+}
+
+/// Speech and silence laid end to end; returns the clip and each utterance's span in
+/// seconds.
+fn clip(parts: &[Vec<f32>], silence_secs: &[f64], noise: f32) -> (Vec<f32>, Vec<(f64, f64)>) {
+    let mut out = Vec::new();
+    let mut spans = Vec::new();
+    // A fixed LCG: the same faint noise floor in every run.
+    let mut seed = 0x2545_f491_u32;
+    let mut silence = |n: usize, out: &mut Vec<f32>| {
+        for _ in 0..n {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            out.push(noise * ((seed >> 8) as f32 / (1 << 24) as f32 * 2.0 - 1.0));
+        }
+    };
+    for (i, part) in parts.iter().enumerate() {
+        silence((silence_secs[i] * f64::from(RATE)) as usize, &mut out);
+        let start = out.len() as f64 / f64::from(RATE);
+        out.extend_from_slice(part);
+        spans.push((start, out.len() as f64 / f64::from(RATE)));
+    }
+    silence(
+        (silence_secs[parts.len()] * f64::from(RATE)) as usize,
+        &mut out,
+    );
+    (out, spans)
+}
+
+fn write(dir: &Path, name: &str, samples: &[f32]) -> PathBuf {
+    let p = dir.join(name);
+    stackscope::sample::write_wav(&p, RATE, samples).unwrap();
+    p
+}
+
+fn run(analyzer: &str, options: serde_json::Value, path: &Path) -> AnalysisResult {
+    analyze::by_name(analyzer, options, env())
+        .unwrap()
+        .run(&Source::new(path), &Job::new())
+        .unwrap()
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'')
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Word error rate: word-level edit distance over the reference's length.
+fn wer(reference: &[String], hypothesis: &[String]) -> f64 {
+    let mut prev: Vec<usize> = (0..=hypothesis.len()).collect();
+    for (i, r) in reference.iter().enumerate() {
+        let mut cur = vec![i + 1; hypothesis.len() + 1];
+        for (j, h) in hypothesis.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(r != h))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[hypothesis.len()] as f64 / reference.len().max(1) as f64
+}
+
+#[test]
+fn word_error_rate_counts_substitutions_insertions_and_deletions() {
+    let r = words("the cat sat on the mat");
+    assert_eq!(wer(&r, &r), 0.0);
+    assert!((wer(&r, &words("the cat sat on a mat")) - 1.0 / 6.0).abs() < 1e-9);
+    assert!((wer(&r, &words("cat sat on the mat")) - 1.0 / 6.0).abs() < 1e-9);
+    assert!((wer(&r, &words("the cat sat on the the mat")) - 1.0 / 6.0).abs() < 1e-9);
+}
+
+#[test]
+fn onnx_runtime_runs_a_tiny_model_to_known_numbers() {
+    let store = installed();
+    let settings = RuntimeSettings::default();
+    let rt = Runtime::get(&settings, &store).unwrap();
+    assert!(rt.version().starts_with("1.31"), "{}", rt.version());
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/affine.onnx");
+    let (mut session, label) = rt.session(&model, &settings).unwrap();
+    assert!(label.contains("CPU"), "{label}");
+    let x = ndarray::arr2(&[[1.0f32, 2.0], [3.0, -1.0]]);
+    let outputs = session
+        .run(ort::inputs![
+            ort::value::TensorRef::from_array_view(&x).unwrap()
+        ])
+        .unwrap();
+    let (shape, y) = outputs["y"].try_extract_tensor::<f32>().unwrap();
+    assert_eq!(&**shape, &[2, 3]);
+    // y = x·W + b with W = [[1, 2, 0], [0, -1, 3]], b = [0.5, 0, -2] (scripts/make-test-onnx.py).
+    assert_eq!(y, &[1.5, 0.0, 4.0, 3.5, 7.0, -5.0]);
+}
+
+#[test]
+fn a_wrong_runtime_library_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = write(dir.path(), "quiet.wav", &vec![0.0; RATE as usize]);
+    let not_ort = dir.path().join("libnot-onnxruntime.so");
+    std::fs::write(&not_ort, b"not a library").unwrap();
+    for (lib, says) in [
+        (dir.path().join("missing.so"), "no such file"),
+        (not_ort, "could not be loaded"),
+    ] {
+        let (code, _, stderr) = common::stackscope(&[
+            "analyze",
+            "-a",
+            "vad",
+            "--ort-lib",
+            lib.to_str().unwrap(),
+            wav.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 1);
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(
+            stderr.contains("stackscope models install onnxruntime"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn vad_finds_each_utterance_within_100_ms_and_nothing_in_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts: Vec<Vec<f32>> = SENTENCES[..3]
+        .iter()
+        .map(|s| speak(dir.path(), s))
+        .collect();
+    let (audio, spans) = clip(&parts, &[1.0, 1.5, 0.8, 1.2], 0.002);
+    let wav = write(dir.path(), "speech.wav", &audio);
+    // Without the padding, which widens every segment by design.
+    let result = run("vad", serde_json::json!({"pad_ms": 0}), &wav);
+    let found: Vec<_> = result.events_on("speech").collect();
+    assert_eq!(found.len(), spans.len(), "{found:?} vs {spans:?}");
+    for (e, &(start, end)) in found.iter().zip(&spans) {
+        assert!(
+            (e.start - start).abs() <= 0.1,
+            "start {} vs {start}",
+            e.start
+        );
+        assert!((e.end - end).abs() <= 0.1, "end {} vs {end}", e.end);
+        assert!(e.score.unwrap() > 0.5);
+    }
+    assert_eq!(result.models[0].name, "silero-vad");
+    assert!(result.models[0].runtime.contains("onnxruntime"));
+    let probs = result.series("speech_probability").unwrap();
+    assert_eq!(probs.values.len(), audio.len().div_ceil(512));
+
+    let (noise, _) = clip(&[], &[6.0], 0.05);
+    let silence = vec![0.0f32; 4 * RATE as usize];
+    for (name, samples) in [("noise.wav", noise), ("silence.wav", silence)] {
+        let wav = write(dir.path(), name, &samples);
+        let result = run("vad", serde_json::json!({}), &wav);
+        assert_eq!(result.events_on("speech").count(), 0, "{name}");
+    }
+}
+
+#[test]
+fn converted_whisper_transcribes_speech_and_speech_rate_matches_the_known_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts: Vec<Vec<f32>> = SENTENCES.iter().map(|s| speak(dir.path(), s)).collect();
+    let silences = [1.0, 2.0, 1.5, 2.5, 1.0, 2.0, 1.5];
+    let (audio, spans) = clip(&parts, &silences, 0.0);
+    let wav = write(dir.path(), "sentences.wav", &audio);
+    let result = run("speech_rate", serde_json::json!({}), &wav);
+
+    let reference: Vec<String> = SENTENCES.iter().flat_map(|s| words(s)).collect();
+    let transcript = result.summary["transcript"].as_str().unwrap();
+    let error = wer(&reference, &words(transcript));
+    eprintln!("transcript: {transcript}\nWER {error:.3}");
+    assert!(error <= 0.30, "WER {error:.3}: {transcript}");
+
+    // Each sentence is one speech segment (or more), and its words stay inside it.
+    let segments: Vec<_> = result.events_on("speech").collect();
+    assert!(segments.len() >= SENTENCES.len(), "{segments:?}");
+    for w in result.events_on("word") {
+        assert!(
+            spans
+                .iter()
+                .any(|&(a, b)| w.start >= a - 0.2 && w.end <= b + 0.2),
+            "word {w:?} outside every utterance"
+        );
+    }
+
+    let known_words = reference.len() as f64;
+    let speech_secs: f64 = spans.iter().map(|(a, b)| b - a).sum();
+    let speaking = result.summary["words_per_minute_speaking"]
+        .as_f64()
+        .unwrap();
+    let overall = result.summary["words_per_minute_overall"].as_f64().unwrap();
+    let known_speaking = known_words * 60.0 / speech_secs;
+    let known_overall = known_words * 60.0 / result.duration;
+    eprintln!(
+        "speaking {speaking:.1} vs {known_speaking:.1}, overall {overall:.1} vs {known_overall:.1}"
+    );
+    assert!((speaking / known_speaking - 1.0).abs() <= 0.15);
+    assert!((overall / known_overall - 1.0).abs() <= 0.15);
+    assert!((result.duration - audio.len() as f64 / f64::from(RATE)).abs() < 0.01);
+
+    // Pauses between sentences are found; the sliding rate covers the clip.
+    assert!(result.events_on("pause").count() >= SENTENCES.len() - 1);
+    let wpm = result.series("words_per_minute").unwrap();
+    assert_eq!(wpm.times.len(), result.duration.ceil() as usize);
+    assert!(wpm.values.iter().any(|&v| v > 0.0));
+    // VAD gating: the whole clip fits one window.
+    assert_eq!(result.summary["whisper_windows"], 1);
+
+    // The CLI writes the same result as JSON and CSV.
+    let json = dir.path().join("rate.json");
+    let csv = dir.path().join("rate.csv");
+    let (code, _, stderr) = common::stackscope(&[
+        "analyze",
+        "-a",
+        "speech-rate",
+        "-o",
+        json.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+        wav.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let written = AnalysisResult::read_json(&json).unwrap();
+    assert_eq!(written.summary["transcript"], result.summary["transcript"]);
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv_text.starts_with("analyzer,track,start,end,label,score,payload\n"));
+    assert_eq!(
+        csv_text
+            .lines()
+            .filter(|l| l.starts_with("speech_rate,word,"))
+            .count(),
+        written.events_on("word").count()
+    );
+}
+
+#[test]
+fn speech_rate_without_vad_transcribes_the_whole_clip() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = vec![speak(dir.path(), SENTENCES[1])];
+    let (audio, _) = clip(&parts, &[0.5, 0.5], 0.0);
+    let wav = write(dir.path(), "one.wav", &audio);
+    let result = run("speech_rate", serde_json::json!({"use_vad": false}), &wav);
+    assert_eq!(result.models.len(), 1);
+    let error = wer(
+        &words(SENTENCES[1]),
+        &words(result.summary["transcript"].as_str().unwrap()),
+    );
+    assert!(error <= 0.3, "{:?}", result.summary);
+}
+
+#[test]
+fn missing_models_and_bad_input_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = ModelStore::new(dir.path().join("no-models"));
+    let wav = write(dir.path(), "a.wav", &vec![0.0; RATE as usize]);
+    let env = Environment {
+        store: empty,
+        runtime: RuntimeSettings::default(),
+    };
+    let e = analyze::by_name("speech_rate", serde_json::json!({}), env)
+        .unwrap()
+        .run(&Source::new(&wav), &Job::new())
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("stackscope models install whisper-tiny.en"),
+        "{e}"
+    );
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not audio").unwrap();
+    let e = analyze::by_name("vad", serde_json::json!({}), crate::env())
+        .unwrap()
+        .run(&Source::new(&text), &Job::new())
+        .unwrap_err();
+    assert!(e.to_string().contains("notes.txt"), "{e}");
+
+    let e = analyze::by_name("vad", serde_json::json!({"threshold": 2.0}), crate::env())
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("threshold"), "{e}");
+    assert!(analyze::by_name("nope", serde_json::json!({}), crate::env()).is_err());
+
+    let bogus = dir.path().join("bogus.bin");
+    std::fs::write(&bogus, vec![7u8; 4096]).unwrap();
+    let e = analyze::by_name(
+        "speech_rate",
+        serde_json::json!({ "whisper_model": bogus }),
+        crate::env(),
+    )
+    .unwrap()
+    .run(&Source::new(&wav), &Job::new())
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("not a whisper.cpp ggml model"),
+        "{e}"
+    );
+
+    // An unwritable output is refused before any work.
+    let target = dir.path().join("missing-folder/r.json");
+    let (code, _, stderr) = common::stackscope(&[
+        "analyze",
+        "-a",
+        "vad",
+        "-o",
+        target.to_str().unwrap(),
+        wav.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+}
+
+#[test]
+fn cancelling_an_analysis_returns_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = write(dir.path(), "long.wav", &vec![0.0; 20 * RATE as usize]);
+    let job = Job::new();
+    job.cancel();
+    let e = analyze::by_name("vad", serde_json::json!({}), env())
+        .unwrap()
+        .run(&Source::new(&wav), &job)
+        .unwrap_err();
+    assert!(matches!(e, analyze::AnalyzeError::Cancelled), "{e}");
+}
+
+#[test]
+fn models_install_is_idempotent_and_repairs_a_corrupted_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ModelStore::new(dir.path());
+    let job = Job::new();
+    assert_eq!(
+        store.install("silero-vad", &job).unwrap(),
+        InstallOutcome::Installed
+    );
+    let model = store.require("silero-vad", "silero_vad.onnx").unwrap();
+    let first = std::fs::metadata(&model).unwrap().modified().unwrap();
+    assert_eq!(
+        store.install("silero-vad", &job).unwrap(),
+        InstallOutcome::AlreadyInstalled
+    );
+    assert_eq!(
+        std::fs::metadata(&model).unwrap().modified().unwrap(),
+        first
+    );
+
+    // Same size, one byte changed: only the hash can tell.
+    let mut bytes = std::fs::read(&model).unwrap();
+    bytes[1000] ^= 0xff;
+    std::fs::write(&model, &bytes).unwrap();
+    assert!(!store.verify("silero-vad").unwrap());
+    assert_eq!(
+        store.install("silero-vad", &job).unwrap(),
+        InstallOutcome::Repaired
+    );
+    assert!(store.verify("silero-vad").unwrap());
+
+    let manifest = store.manifest().unwrap();
+    let entry = &manifest.models["silero-vad"];
+    assert_eq!(entry.sources[0].package, "silero-vad");
+    assert_eq!(entry.sources[0].version, "6.2.3");
+    assert_eq!(entry.licence, "MIT");
+    assert_eq!(entry.files[0].size, 2_327_524);
+    // Nothing is left behind but the model and the manifest.
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["manifest.json", "silero-vad"]);
+
+    // The CLI lists it and flags damage.
+    let cache = dir.path().to_str().unwrap();
+    let (code, stdout, _) = common::stackscope(&["models", "list", "--verify", "--dir", cache]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("silero-vad (ok; MIT; from silero-vad 6.2.3)"),
+        "{stdout}"
+    );
+    std::fs::write(&model, b"x").unwrap();
+    let (code, _, stderr) = common::stackscope(&["models", "list", "--dir", cache]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("stackscope models install silero-vad"),
+        "{stderr}"
+    );
+}
