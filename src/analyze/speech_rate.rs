@@ -18,8 +18,10 @@ use super::{
 use crate::job::Job;
 
 const RATE: f64 = vad::SAMPLE_RATE as f64;
-/// whisper's window.
-const WINDOW_SECS: f64 = 30.0;
+/// A packed window's longest length. whisper's window is 30 s, but whisper.cpp starts a
+/// second pass (a second full encode) when its last timestamp is more than 1 s before the
+/// audio's end, which a window of exactly 30 s nearly always triggers; 29 s does not.
+const WINDOW_SECS: f64 = 29.0;
 /// Silence put between packed segments so whisper hears them as separate utterances.
 const GAP_SECS: f64 = 0.3;
 
@@ -63,10 +65,10 @@ impl Default for SpeechRateSettings {
 impl SpeechRateSettings {
     pub fn validate(&self) -> Result<(), AnalyzeError> {
         self.vad.validate()?;
-        if f64::from(self.vad.max_speech_s) > WINDOW_SECS - 1.0 {
+        if f64::from(self.vad.max_speech_s) > WINDOW_SECS - 0.5 {
             return Err(AnalyzeError::Settings(
-                "speech_rate: --max-speech must be at most 29 s so a segment fits whisper's \
-                 30 s window"
+                "speech_rate: --max-speech must be at most 28.5 s so a segment fits one \
+                 whisper window"
                     .into(),
             ));
         }
@@ -168,7 +170,9 @@ impl SpeechRate {
         Self { settings, env }
     }
 
-    fn whisper(&self) -> Result<Transcriber, AnalyzeError> {
+    /// The whisper model's path (checked now, so a missing one fails before any work) and
+    /// its thread count.
+    fn whisper_model(&self) -> Result<(PathBuf, usize), AnalyzeError> {
         let path = match &self.settings.whisper_model {
             Some(p) => p.clone(),
             None => self
@@ -176,11 +180,17 @@ impl SpeechRate {
                 .store
                 .require("whisper-tiny.en", "ggml-tiny.en.bin")?,
         };
+        if !path.is_file() {
+            return Err(AnalyzeError::Model {
+                path,
+                reason: "no such file".into(),
+            });
+        }
         let threads = match self.settings.whisper_threads {
             0 => super::whisper::default_threads(),
             n => n,
         };
-        Transcriber::open(&path, threads)
+        Ok((path, threads))
     }
 }
 
@@ -199,35 +209,60 @@ impl Analyzer for SpeechRate {
 
     fn run(&mut self, source: &Source, job: &Job) -> Result<AnalysisResult, AnalyzeError> {
         let started = std::time::Instant::now();
-        // Open the models before decoding so a missing one fails at once.
-        let transcriber = self.whisper()?;
-        job.set_message("decoding audio");
-        let audio = load_speech_audio(&source.path, job)?;
+        let (model, threads) = self.whisper_model()?;
+        // whisper.cpp loads its model (a few hundred ms) while the audio decodes and the VAD
+        // runs on this thread.
+        let (transcriber, found) = std::thread::scope(|scope| {
+            let loading = scope.spawn(|| Transcriber::open(&model, threads));
+            let found = (|| {
+                job.set_message("decoding audio");
+                let audio = load_speech_audio(&source.path, job)?;
+                if !self.settings.use_vad {
+                    let all = Segment {
+                        start: 0,
+                        end: audio.len(),
+                    };
+                    return Ok((audio, vec![all], None));
+                }
+                let (segments, _, used) =
+                    detect_speech(&self.env, &self.settings.vad, &audio, job)?;
+                Ok::<_, AnalyzeError>((audio, segments, Some(used)))
+            })();
+            let transcriber = loading
+                .join()
+                .unwrap_or_else(|_| Err(AnalyzeError::Whisper("loading the model failed".into())));
+            (transcriber, found)
+        });
+        let (audio, segments, vad_model) = found?;
+        let transcriber = transcriber?;
         let duration = audio.len() as f64 / RATE;
-        let mut models = Vec::new();
-        let segments = if self.settings.use_vad {
-            let (segments, _, used) = detect_speech(&self.env, &self.settings.vad, &audio, job)?;
-            models.push(used);
-            segments
-        } else {
-            vec![Segment {
-                start: 0,
-                end: audio.len(),
-            }]
-        };
+        let mut models: Vec<ModelUsed> = vad_model.into_iter().collect();
         models.push(ModelUsed {
             name: "whisper".into(),
             file: transcriber.model().to_path_buf(),
             runtime: transcriber.label(),
         });
 
-        let windows = pack(&segments);
+        let windows = if self.settings.use_vad {
+            pack(&segments)
+        } else {
+            // The whole audio in one call: whisper.cpp's own long-form loop, which starts each
+            // 30 s window at the last timestamp of the one before, as whisper is meant to run.
+            vec![Window {
+                pieces: vec![Piece {
+                    at: 0,
+                    source: 0,
+                    len: audio.len(),
+                }],
+                len: audio.len(),
+            }]
+        };
         job.set_message("transcribing");
         job.set_total(windows.len() as u64);
         let mut words: Vec<Word> = Vec::new();
         for w in &windows {
             job.check()?;
-            for mut word in transcriber.transcribe(&w.audio(&audio), job)? {
+            for mut word in transcriber.transcribe(&w.audio(&audio), self.settings.use_vad, job)? {
                 if let Some((a, b)) = w.word_to_source(word.start, word.end) {
                     (word.start, word.end) = (a, b);
                     words.push(word);
@@ -404,11 +439,11 @@ mod tests {
         let segments = [
             seg(0.0, 10.0),
             seg(20.0, 30.0),
-            seg(40.0, 49.0),
+            seg(40.0, 48.0),
             seg(60.0, 85.0),
         ];
         let windows = pack(&segments);
-        // 10 + 0.3 + 10 + 0.3 + 9 = 29.6 s fits; the 25 s segment needs its own window.
+        // 10 + 0.3 + 10 + 0.3 + 8 = 28.6 s fits; the 25 s segment needs its own window.
         assert_eq!(windows.len(), 2);
         assert_eq!(windows[0].pieces.len(), 3);
         assert!(windows[0].len <= (WINDOW_SECS * RATE) as usize);
@@ -431,7 +466,7 @@ mod tests {
     fn a_segment_longer_than_a_window_is_cut() {
         let windows = pack(&[seg(0.0, 70.0)]);
         assert_eq!(windows.len(), 3);
-        assert_eq!(windows[2].pieces[0].source, (60.0 * RATE) as usize);
+        assert_eq!(windows[2].pieces[0].source, (58.0 * RATE) as usize);
     }
 
     #[test]

@@ -66,9 +66,17 @@ impl Transcriber {
         )
     }
 
-    /// Transcribes up to 30 s of English speech (longer input is decoded window by window by
-    /// whisper.cpp itself, each window costing a full 30 s encode).
-    pub fn transcribe(&self, audio: &[f32], job: &Job) -> Result<Vec<Word>, AnalyzeError> {
+    /// Transcribes English speech. Longer than 30 s, whisper.cpp decodes window by window,
+    /// each window starting at the last timestamp of the one before and costing a full 30 s
+    /// encode. `one_window` (for audio of at most 30 s) decodes the audio as one segment in
+    /// one pass: otherwise whisper.cpp re-encodes from the last timestamp whenever that is
+    /// more than a second before the end, which doubles the cost of a packed window.
+    pub fn transcribe(
+        &self,
+        audio: &[f32],
+        one_window: bool,
+        job: &Job,
+    ) -> Result<Vec<Word>, AnalyzeError> {
         let werr = |e: whisper_rs::WhisperError| AnalyzeError::Whisper(e.to_string());
         let mut state = self.ctx.create_state().map_err(werr)?;
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
@@ -81,6 +89,7 @@ impl Transcriber {
         params.set_token_timestamps(true);
         params.set_no_context(true);
         params.set_suppress_blank(true);
+        params.set_single_segment(one_window && audio.len() <= 30 * 16_000);
         // whisper-rs 0.16's `set_abort_callback_safe` hands whisper.cpp a pointer to a boxed
         // trait object but reads it back as the closure type, so the flag it returns is
         // garbage (whisper.cpp then fails with -6 at random). Pass the job directly.

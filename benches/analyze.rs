@@ -1,0 +1,66 @@
+//! Analyzer building blocks on 2 cores: Silero VAD over 60 s of audio with 1 and 2 ONNX
+//! Runtime threads, and whisper tiny.en on one packed 29 s window. Needs the models
+//! (`stackscope models install --all`); speech is espeak-ng's.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use stackscope::Job;
+use stackscope::analyze::vad::SileroVad;
+use stackscope::analyze::whisper::Transcriber;
+use stackscope::analyze::{self, ModelStore, Runtime, RuntimeSettings};
+
+/// About 60 s of espeak-ng speech at 16 kHz (a paragraph spoken twice).
+fn speech(dir: &std::path::Path) -> Vec<f32> {
+    let wav = dir.join("speech.wav");
+    let text = "Researchers open image stacks, look at them, analyse them and export them as \
+                video. The weather is nice today and the sun is shining. Please open the \
+                window before you leave the room. We measured the signal every second for ten \
+                minutes. My brother bought a new car last week.";
+    let ok = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&wav)
+        .arg(format!("{text} {text} {text}"))
+        .status()
+        .expect("espeak-ng is needed");
+    assert!(ok.success());
+    let mut audio = analyze::load_speech_audio(&wav, &Job::new()).unwrap();
+    audio.resize(60 * 16_000, 0.0);
+    audio
+}
+
+fn bench(c: &mut Criterion) {
+    let store = ModelStore::default();
+    let dir = tempfile::tempdir().unwrap();
+    let audio = speech(dir.path());
+    let vad_model = store
+        .require("silero-vad", "silero_vad.onnx")
+        .expect("run `stackscope models install --all` first");
+
+    let mut group = c.benchmark_group("analyze");
+    group.sample_size(10);
+    for threads in [1, 2] {
+        let settings = RuntimeSettings {
+            threads,
+            ..RuntimeSettings::default()
+        };
+        let rt = Runtime::get(&settings, &store).unwrap();
+        let (session, _) = rt.session(&vad_model, &settings).unwrap();
+        let mut vad = SileroVad::new(session).unwrap();
+        group.bench_function(format!("vad_60s_{threads}_thread"), |b| {
+            b.iter(|| vad.probabilities(&audio, &Job::new()).unwrap())
+        });
+    }
+
+    let model = store
+        .require("whisper-tiny.en", "ggml-tiny.en.bin")
+        .expect("run `stackscope models install --all` first");
+    let whisper = Transcriber::open(&model, analyze::whisper::default_threads()).unwrap();
+    let window = &audio[..29 * 16_000];
+    group.bench_function("whisper_tiny_en_29s_window", |b| {
+        b.iter(|| whisper.transcribe(window, true, &Job::new()).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
