@@ -161,7 +161,7 @@ pub(crate) fn detect_speech(
     let mut model = vad::SileroVad::open(&used.file, session)?;
     job.set_message("voice activity");
     job.set_total(audio.len().div_ceil(vad::CHUNK) as u64);
-    let probs = model.probabilities(audio, &job.clone())?;
+    let probs = model.probabilities(audio, job)?;
     job.advance(probs.len() as u64);
     Ok((vad::segments(&probs, audio.len(), settings), probs, used))
 }

@@ -327,24 +327,30 @@ impl ModelStore {
     }
 
     fn save_manifest(&self, manifest: &Manifest) -> Result<(), AnalyzeError> {
-        let path = self.manifest_path();
-        let tmp = self.dir.join(".manifest.json.partial");
-        let text =
-            serde_json::to_string_pretty(manifest).map_err(|e| AnalyzeError::io(&path, e))?;
-        std::fs::write(&tmp, text + "\n").map_err(|e| AnalyzeError::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| AnalyzeError::io(&path, e))
+        super::result::write_atomically(&self.manifest_path(), |w| {
+            serde_json::to_writer_pretty(&mut *w, manifest).map_err(std::io::Error::other)?;
+            w.write_all(b"\n")
+        })
     }
 
     /// The path of an installed model's file, or the error that says how to install it.
     /// Checks presence and size only; `verify` re-hashes.
     pub fn require(&self, name: &str, file: &str) -> Result<PathBuf, AnalyzeError> {
+        self.require_in(&self.manifest()?, name, file)
+    }
+
+    fn require_in(
+        &self,
+        manifest: &Manifest,
+        name: &str,
+        file: &str,
+    ) -> Result<PathBuf, AnalyzeError> {
         let spec = spec(name)?;
         let missing = || AnalyzeError::ModelMissing {
             name: name.to_owned(),
             dir: self.dir.clone(),
             command: format!("stackscope models install {}", spec.name),
         };
-        let manifest = self.manifest()?;
         let entry = manifest.models.get(name).ok_or_else(missing)?;
         let recorded = entry
             .files
@@ -359,9 +365,12 @@ impl ModelStore {
     }
 
     pub fn is_installed(&self, name: &str) -> bool {
-        spec(name)
-            .map(|s| s.files().iter().all(|f| self.require(name, f).is_ok()))
-            .unwrap_or(false)
+        let (Ok(spec), Ok(manifest)) = (spec(name), self.manifest()) else {
+            return false;
+        };
+        spec.files()
+            .iter()
+            .all(|f| self.require_in(&manifest, name, f).is_ok())
     }
 
     /// Re-hashes an installed model's files; `Ok(false)` when one is missing or differs.

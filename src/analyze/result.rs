@@ -171,7 +171,7 @@ fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// Writes beside the target and renames, so a failed write never leaves half a file where
 /// a good one was.
-fn write_atomically(
+pub(crate) fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> Result<(), AnalyzeError> {

@@ -224,18 +224,14 @@ impl Runtime {
             }
         }
         let session = builder()?.commit_from_file(model).map_err(model_err)?;
-        let label = match cuda_failure {
-            Some(why) => format!(
-                "onnxruntime {} (CPU, {threads} thread{}; CUDA failed: {why})",
-                self.version,
-                if threads == 1 { "" } else { "s" }
-            ),
-            None => format!(
-                "onnxruntime {} (CPU, {threads} thread{})",
-                self.version,
-                if threads == 1 { "" } else { "s" }
-            ),
-        };
+        let plural = if threads == 1 { "" } else { "s" };
+        let fallback = cuda_failure
+            .map(|why| format!("; CUDA failed: {why}"))
+            .unwrap_or_default();
+        let label = format!(
+            "onnxruntime {} (CPU, {threads} thread{plural}{fallback})",
+            self.version
+        );
         Ok((session, label))
     }
 }
