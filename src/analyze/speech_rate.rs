@@ -123,12 +123,20 @@ fn pack(segments: &[Segment]) -> Vec<Window> {
 }
 
 impl Window {
-    fn audio(&self, audio: &[f32]) -> Vec<f32> {
+    /// The window's samples; a window that is one stretch of the audio (no VAD) is lent, not
+    /// copied, since it may be the whole clip.
+    fn audio<'a>(&self, audio: &'a [f32]) -> std::borrow::Cow<'a, [f32]> {
+        if let [p] = self.pieces[..]
+            && p.at == 0
+            && p.len == self.len
+        {
+            return audio[p.source..p.source + p.len].into();
+        }
         let mut out = vec![0.0; self.len];
         for p in &self.pieces {
             out[p.at..p.at + p.len].copy_from_slice(&audio[p.source..p.source + p.len]);
         }
-        out
+        out.into()
     }
 
     /// The piece holding window time `t`, or the nearest one for times in a gap.
