@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::audio::AudioError;
+use crate::load::LoadError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
@@ -65,6 +66,9 @@ pub enum AnalyzeError {
     #[error(transparent)]
     Audio(AudioError),
 
+    #[error(transparent)]
+    Frames(LoadError),
+
     #[error("{0}")]
     Settings(String),
 
@@ -92,6 +96,15 @@ impl From<AudioError> for AnalyzeError {
         match e {
             AudioError::Cancelled => Self::Cancelled,
             other => Self::Audio(other),
+        }
+    }
+}
+
+impl From<LoadError> for AnalyzeError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Cancelled => Self::Cancelled,
+            other => Self::Frames(other),
         }
     }
 }

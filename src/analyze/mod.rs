@@ -8,25 +8,35 @@
 //! Analyzers implement [`Analyzer`]; [`by_name`] builds one from its name and options.
 
 mod error;
+pub mod frames;
 pub mod models;
+pub mod objects;
+pub mod ocr;
 mod result;
 pub mod runtime;
+pub mod scenes;
 mod speech_rate;
 pub mod vad;
+pub mod vision;
 pub mod whisper;
 pub mod whisper_convert;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use error::AnalyzeError;
 pub use models::{InstallOutcome, ModelStore};
-pub use result::{AnalysisResult, Event, ModelUsed, Series, check_output};
+pub use result::{
+    AnalysisResult, Event, ModelUsed, Series, check_output, read_results_json, write_results_csv,
+    write_results_json,
+};
 pub use runtime::{Provider, Runtime, RuntimeSettings};
 pub use speech_rate::{SpeechRate, SpeechRateSettings};
 pub use vad::VadSettings;
 
 use crate::audio::AudioDecoder;
 use crate::job::Job;
+use crate::stack::FrameStack;
 
 /// What an analyzer reads from a clip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,15 +46,28 @@ pub enum Inputs {
     AudioAndFrames,
 }
 
-/// The clip an analyzer runs on.
+/// The clip an analyzer runs on: a file, and the stack already loaded from it when there is
+/// one (the window's), which vision analyzers then read instead of decoding again.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub path: PathBuf,
+    pub stack: Option<Arc<FrameStack>>,
 }
 
 impl Source {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            stack: None,
+        }
+    }
+
+    /// A loaded stack; audio analyzers read the file it came from.
+    pub fn loaded(stack: Arc<FrameStack>) -> Self {
+        Self {
+            path: stack.source().to_path_buf(),
+            stack: Some(stack),
+        }
     }
 }
 
@@ -64,12 +87,55 @@ impl Environment {
         file: &str,
     ) -> Result<(ort::session::Session, ModelUsed), AnalyzeError> {
         let path = self.store.require(model, file)?;
-        let runtime = Runtime::get(&self.runtime, &self.store)?;
-        let (session, label) = runtime.session(&path, &self.runtime)?;
+        self.session_at(model, path, &self.runtime)
+    }
+
+    /// As [`Environment::onnx_session`] for image models: unless the user set a thread
+    /// count, these take every core (up to 8), since their convolutions scale where the
+    /// small audio models only spin.
+    pub fn vision_session(
+        &self,
+        model: &str,
+        file: &str,
+    ) -> Result<(ort::session::Session, ModelUsed), AnalyzeError> {
+        let path = self.store.require(model, file)?;
+        self.session_at(model, path, &self.vision_runtime())
+    }
+
+    /// A model file the user names rather than an installed one.
+    pub fn vision_session_at(
+        &self,
+        path: &Path,
+    ) -> Result<(ort::session::Session, ModelUsed), AnalyzeError> {
+        if !path.is_file() {
+            return Err(AnalyzeError::io(path, "no such model file"));
+        }
+        let name = path
+            .file_stem()
+            .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+        self.session_at(&name, path.to_path_buf(), &self.vision_runtime())
+    }
+
+    fn vision_runtime(&self) -> RuntimeSettings {
+        let mut settings = self.runtime.clone();
+        if settings.threads == 0 {
+            settings.threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        }
+        settings
+    }
+
+    fn session_at(
+        &self,
+        name: &str,
+        path: PathBuf,
+        settings: &RuntimeSettings,
+    ) -> Result<(ort::session::Session, ModelUsed), AnalyzeError> {
+        let runtime = Runtime::get(settings, &self.store)?;
+        let (session, label) = runtime.session(&path, settings)?;
         Ok((
             session,
             ModelUsed {
-                name: model.to_owned(),
+                name: name.to_owned(),
                 file: path,
                 runtime: label,
             },
@@ -91,6 +157,18 @@ pub const ANALYZERS: &[(&str, &str)] = &[
     (
         "speech_rate",
         "words per minute, pauses and the transcript (Silero VAD + whisper)",
+    ),
+    (
+        "text_overlay",
+        "on-screen text: lines, boxes and time spans (PP-OCRv4)",
+    ),
+    (
+        "objects",
+        "objects per frame and counts per class (any YOLOv8/YOLO11 ONNX detector)",
+    ),
+    (
+        "scenes",
+        "shot boundaries from colour histograms (no model)",
     ),
 ];
 
@@ -118,6 +196,24 @@ pub fn by_name(
                 serde_json::from_value(options).map_err(parse_err)?;
             settings.validate()?;
             Ok(Box::new(SpeechRate::new(settings, env)))
+        }
+        "text_overlay" => {
+            let settings: ocr::TextOverlaySettings =
+                serde_json::from_value(options).map_err(parse_err)?;
+            settings.validate()?;
+            Ok(Box::new(ocr::TextOverlay::new(settings, env)))
+        }
+        "objects" => {
+            let settings: objects::ObjectsSettings =
+                serde_json::from_value(options).map_err(parse_err)?;
+            settings.validate()?;
+            Ok(Box::new(objects::Objects::new(settings, env)))
+        }
+        "scenes" => {
+            let settings: scenes::ScenesSettings =
+                serde_json::from_value(options).map_err(parse_err)?;
+            settings.validate()?;
+            Ok(Box::new(scenes::Scenes::new(settings)))
         }
         other => Err(AnalyzeError::Settings(format!(
             "unknown analyzer `{other}`; there are: {}",

@@ -113,7 +113,11 @@ impl AnalysisResult {
     /// `analyzer,track,start,end,label,score,payload`. A series sample is a row whose track
     /// is the series name, whose span is its step and whose score is its value.
     pub fn write_csv(&self, out: &mut impl Write) -> std::io::Result<()> {
-        writeln!(out, "analyzer,track,start,end,label,score,payload")?;
+        writeln!(out, "{CSV_HEADER}")?;
+        self.write_csv_rows(out)
+    }
+
+    fn write_csv_rows(&self, out: &mut impl Write) -> std::io::Result<()> {
         for e in &self.events {
             let score = e.score.map(|s| s.to_string()).unwrap_or_default();
             let payload = if e.payload.is_null() {
@@ -152,6 +156,41 @@ impl AnalysisResult {
     pub fn write_csv_file(&self, path: &Path) -> Result<(), AnalyzeError> {
         write_atomically(path, |w| self.write_csv(w))
     }
+}
+
+const CSV_HEADER: &str = "analyzer,track,start,end,label,score,payload";
+
+/// Several results in one JSON file: the result itself when there is one (the shape a
+/// single analyzer writes), else an array of them.
+pub fn write_results_json(results: &[AnalysisResult], path: &Path) -> Result<(), AnalyzeError> {
+    match results {
+        [one] => one.write_json(path),
+        many => write_atomically(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, many).map_err(std::io::Error::other)?;
+            w.write_all(b"\n")
+        }),
+    }
+}
+
+/// Reads what [`write_results_json`] writes: one result or an array of them.
+pub fn read_results_json(path: &Path) -> Result<Vec<AnalysisResult>, AnalyzeError> {
+    let text = std::fs::read_to_string(path).map_err(|e| AnalyzeError::io(path, e))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| AnalyzeError::io(path, e))?;
+    let parsed = if value.is_array() {
+        serde_json::from_value(value)
+    } else {
+        serde_json::from_value(value).map(|one| vec![one])
+    };
+    parsed.map_err(|e| AnalyzeError::io(path, format!("not a stackscope analysis result: {e}")))
+}
+
+/// Several results in one CSV file under one header; the `analyzer` column tells them apart.
+pub fn write_results_csv(results: &[AnalysisResult], path: &Path) -> Result<(), AnalyzeError> {
+    write_atomically(path, |w| {
+        writeln!(w, "{CSV_HEADER}")?;
+        results.iter().try_for_each(|r| r.write_csv_rows(w))
+    })
 }
 
 /// Refuses an output path that cannot be written (a folder, a missing parent) before an

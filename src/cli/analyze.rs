@@ -1,10 +1,14 @@
-//! `stackscope analyze CLIP --analyzer NAME -o result.json [--csv result.csv]`.
+//! `stackscope analyze CLIP --analyzer NAME[,NAME…] -o result.json [--csv result.csv]`.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 use stackscope::Job;
+use stackscope::analyze::frames::{DuplicateSkip, Region, Sampling};
+use stackscope::analyze::objects::ObjectsSettings;
+use stackscope::analyze::ocr::TextOverlaySettings;
+use stackscope::analyze::scenes::{self, ScenesSettings};
 use stackscope::analyze::{
     self, AnalysisResult, Environment, Provider, RuntimeSettings, SpeechRateSettings, VadSettings,
 };
@@ -17,6 +21,13 @@ pub enum AnalyzerName {
     Vad,
     /// Words per minute, pauses and the transcript.
     SpeechRate,
+    /// On-screen text with time spans (OCR).
+    #[value(name = "text_overlay", alias = "text-overlay")]
+    TextOverlay,
+    /// Objects per frame and counts per class (a YOLO detector).
+    Objects,
+    /// Shot boundaries.
+    Scenes,
 }
 
 impl AnalyzerName {
@@ -24,6 +35,9 @@ impl AnalyzerName {
         match self {
             Self::Vad => "vad",
             Self::SpeechRate => "speech_rate",
+            Self::TextOverlay => "text_overlay",
+            Self::Objects => "objects",
+            Self::Scenes => "scenes",
         }
     }
 }
@@ -37,13 +51,16 @@ pub enum ProviderArg {
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// A video or audio file.
+    /// A video or audio file (vision analyzers also read image folders, `.npy` and TIFF).
     pub clip: PathBuf,
 
-    #[arg(short, long, value_enum)]
-    pub analyzer: AnalyzerName,
+    /// One or more analyzers (repeat or separate with commas); with `scenes` among them,
+    /// every other event is tagged with the scene it starts in.
+    #[arg(short, long, value_enum, required = true, value_delimiter = ',')]
+    pub analyzer: Vec<AnalyzerName>,
 
-    /// Where to write the result as JSON (default: print it).
+    /// Where to write the result as JSON (default: print it); an array when several
+    /// analyzers ran.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 
@@ -111,6 +128,101 @@ pub struct AnalyzeArgs {
     /// speech_rate: silences between words at least this long are pauses, ms.
     #[arg(long, default_value_t = 250, value_name = "MS")]
     pub min_pause_ms: u32,
+
+    #[command(flatten)]
+    pub vision: VisionArgs,
+}
+
+/// Options of the analyzers that look at frames.
+#[derive(Debug, Args)]
+pub struct VisionArgs {
+    /// Frames per second to analyse; 0 = every frame (default: 2, scenes every frame).
+    #[arg(long, value_name = "FPS")]
+    pub fps: Option<f64>,
+
+    /// Analyse from this time on, seconds.
+    #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
+    pub start: f64,
+
+    /// Analyse up to this time, seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub end: Option<f64>,
+
+    /// Analyse every sampled frame, even when it looks like the last one (text_overlay
+    /// skips look-alikes by default).
+    #[arg(long, conflicts_with = "skip_duplicates")]
+    pub no_skip_duplicates: bool,
+
+    /// Skip look-alike frames (objects does not by default).
+    #[arg(long)]
+    pub skip_duplicates: bool,
+
+    /// Frames whose 256-bit difference hashes differ by at most this many bits are
+    /// look-alikes.
+    #[arg(long, default_value_t = 4, value_name = "BITS")]
+    pub duplicate_bits: u32,
+
+    /// Hash only this part of the frame, as fractions x,y,w,h (subtitles: 0,0.75,1,0.25).
+    #[arg(long, value_name = "X,Y,W,H")]
+    pub hash_region: Option<Region>,
+
+    /// text_overlay: longest side of the frame for text detection, pixels (never upscaled).
+    #[arg(long, default_value_t = 960, value_name = "PIXELS")]
+    pub max_side: usize,
+
+    /// text_overlay: lines read with a lower mean confidence are dropped.
+    #[arg(long, default_value_t = 0.5)]
+    pub min_text_confidence: f64,
+
+    /// objects: a YOLOv8/YOLO11-format .onnx detector (default: the installed nudenet-320n).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+
+    /// objects: input size, a multiple of 32 (default: the model's).
+    #[arg(long, default_value_t = 0, value_name = "PIXELS")]
+    pub size: usize,
+
+    /// objects: lowest class score kept.
+    #[arg(long, default_value_t = 0.25)]
+    pub confidence: f64,
+
+    /// objects: boxes of one class overlapping more than this are one object.
+    #[arg(long, default_value_t = 0.45)]
+    pub iou: f64,
+
+    /// Frames (objects) or text crops (text_overlay) per inference; 0 sizes it to the provider.
+    #[arg(long, default_value_t = 0)]
+    pub batch: usize,
+
+    /// scenes: histogram difference (0–1) that makes a cut.
+    #[arg(long, default_value_t = 0.35)]
+    pub scene_threshold: f64,
+
+    /// scenes: shortest scene, seconds.
+    #[arg(long, default_value_t = 0.5, value_name = "SECONDS")]
+    pub min_scene: f64,
+}
+
+impl VisionArgs {
+    fn sampling(&self, default_fps: f64) -> Sampling {
+        Sampling {
+            fps: self.fps.unwrap_or(default_fps),
+            start: self.start,
+            end: self.end,
+        }
+    }
+
+    fn duplicates(&self, default_on: bool) -> DuplicateSkip {
+        DuplicateSkip {
+            enabled: if default_on {
+                !self.no_skip_duplicates
+            } else {
+                self.skip_duplicates
+            },
+            threshold: self.duplicate_bits,
+            region: self.hash_region,
+        }
+    }
 }
 
 impl AnalyzeArgs {
@@ -140,8 +252,9 @@ impl AnalyzeArgs {
         }
     }
 
-    pub fn options(&self) -> anyhow::Result<serde_json::Value> {
-        Ok(match self.analyzer {
+    pub fn options(&self, analyzer: AnalyzerName) -> anyhow::Result<serde_json::Value> {
+        let v = &self.vision;
+        Ok(match analyzer {
             AnalyzerName::Vad => serde_json::to_value(self.vad(f32::MAX))?,
             AnalyzerName::SpeechRate => {
                 let defaults = SpeechRateSettings::default();
@@ -155,40 +268,82 @@ impl AnalyzeArgs {
                     min_pause_ms: self.min_pause_ms,
                 })?
             }
+            AnalyzerName::TextOverlay => serde_json::to_value(TextOverlaySettings {
+                sampling: v.sampling(Sampling::default().fps),
+                duplicates: v.duplicates(true),
+                max_side: v.max_side,
+                min_confidence: v.min_text_confidence,
+                batch: v.batch,
+                ..TextOverlaySettings::default()
+            })?,
+            AnalyzerName::Objects => serde_json::to_value(ObjectsSettings {
+                sampling: v.sampling(Sampling::default().fps),
+                duplicates: v.duplicates(false),
+                model: v.model.clone(),
+                size: v.size,
+                confidence: v.confidence,
+                iou: v.iou,
+                batch: v.batch,
+            })?,
+            AnalyzerName::Scenes => serde_json::to_value(ScenesSettings {
+                sampling: v.sampling(0.0),
+                threshold: v.scene_threshold,
+                min_scene: v.min_scene,
+            })?,
         })
     }
 }
 
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
-    let mut analyzer = analyze::by_name(args.analyzer.name(), args.options()?, args.environment())?;
+    let mut names = args.analyzer.clone();
+    names.dedup();
+    // Scenes first, so that the others can be grouped by them.
+    names.sort_by_key(|n| *n != AnalyzerName::Scenes);
+    let mut analyzers = names
+        .iter()
+        .map(|&n| {
+            analyze::by_name(n.name(), args.options(n)?, args.environment()).map_err(Into::into)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     for path in [&args.output, &args.csv].into_iter().flatten() {
         analyze::check_output(path)?;
     }
     let job = Job::new();
     cancel_on_ctrl_c(&job);
-    let result = {
+    let source = analyze::Source::new(&args.clip);
+    let mut results: Vec<AnalysisResult> = Vec::new();
+    {
         let _progress = ProgressDisplay::start(&job);
-        analyzer.run(&analyze::Source::new(&args.clip), &job)?
-    };
-    for m in &result.models {
+        for analyzer in &mut analyzers {
+            let mut result = analyzer.run(&source, &job)?;
+            if let Some(found) = results.iter().find(|r| r.analyzer == "scenes") {
+                scenes::assign_scenes(&mut result.events, &found.events);
+            }
+            results.push(result);
+        }
+    }
+    for m in results.iter().flat_map(|r| &r.models) {
         eprintln!("{}: {} on {}", m.name, m.file.display(), m.runtime);
     }
     if let Some(path) = &args.csv {
-        result.write_csv_file(path)?;
+        analyze::write_results_csv(&results, path)?;
     }
     match &args.output {
         Some(path) => {
-            result.write_json(path)?;
-            print_summary(&result);
+            analyze::write_results_json(&results, path)?;
+            results.iter().for_each(print_summary);
             println!("wrote {}", path.display());
             if let Some(csv) = &args.csv {
                 println!("wrote {}", csv.display());
             }
         }
-        None => println!(
-            "{}",
-            serde_json::to_string_pretty(&result).context("serializing the result")?
-        ),
+        None => {
+            let text = match &results[..] {
+                [one] => serde_json::to_string_pretty(one),
+                many => serde_json::to_string_pretty(many),
+            };
+            println!("{}", text.context("serializing the result")?);
+        }
     }
     Ok(())
 }

@@ -409,3 +409,128 @@ impl Collector<'_> {
         true
     }
 }
+
+/// A video decoded front to back, frame by frame, without keeping frames: analyzers read
+/// clips far longer than RAM this way. Only the frames the caller wants are converted (to
+/// RGB at the source size); the others are decoded, as the codec needs, and dropped.
+pub struct VideoReader {
+    path: std::path::PathBuf,
+    decoding: Decoding,
+    converter: Converter,
+}
+
+impl VideoReader {
+    pub fn open(path: &Path) -> Result<Self, LoadError> {
+        let decoding = open(path)?;
+        let converter =
+            Converter::new(&decoding.probe, &LoadOptions::default()).map_err(|cause| {
+                LoadError::Geometry {
+                    path: path.to_path_buf(),
+                    cause,
+                }
+            })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            decoding,
+            converter,
+        })
+    }
+
+    pub fn probe(&self) -> VideoProbe {
+        self.decoding.probe
+    }
+
+    /// Calls `on_frame(index, rgb)` for each decoded frame `index` that `wants` accepts, in
+    /// order, until the stream ends or `on_frame` returns false. Corrupt packets are skipped
+    /// as the loader skips them; a stream that yields no frame at all is an error. Returns
+    /// how many frames were decoded.
+    pub fn for_each(
+        &mut self,
+        job: &Job,
+        mut wants: impl FnMut(usize) -> bool,
+        mut on_frame: impl FnMut(usize, ArrayView3<u8>) -> bool,
+    ) -> Result<usize, LoadError> {
+        let out = self.converter.output();
+        let mut slot = vec![0u8; out.bytes()];
+        let mut decoded = VideoFrame::empty();
+        let mut packet = ffmpeg::Packet::empty();
+        let mut index = 0usize;
+        let mut first_error: Option<String> = None;
+        let mut more = true;
+        let Decoding {
+            input,
+            decoder,
+            stream_index,
+            ..
+        } = &mut self.decoding;
+        let converter = &mut self.converter;
+        let mut drain = |decoder: &mut ffmpeg::decoder::Video,
+                         index: &mut usize,
+                         first_error: &mut Option<String>|
+         -> bool {
+            while decoder.receive_frame(&mut decoded).is_ok() {
+                let i = *index;
+                *index += 1;
+                if !wants(i) {
+                    continue;
+                }
+                let converted = ArrayViewMut3::from_shape(
+                    (out.height, out.width, out.channels),
+                    slot.as_mut_slice(),
+                )
+                .map_err(|e| e.to_string())
+                .and_then(|view| converter.convert(&decoded, view));
+                match converted {
+                    Ok(()) => {
+                        let view = ArrayView3::from_shape(
+                            (out.height, out.width, out.channels),
+                            &slot[..],
+                        );
+                        if let Ok(view) = view
+                            && !on_frame(i, view)
+                        {
+                            return false;
+                        }
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            true
+        };
+        while more {
+            job.check()?;
+            match packet.read(input) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => break,
+                Err(ffmpeg::Error::InvalidData) => continue,
+                Err(e) => {
+                    first_error.get_or_insert(e.to_string());
+                    break;
+                }
+            }
+            if packet.stream() != *stream_index {
+                continue;
+            }
+            if let Err(e) = decoder.send_packet(&packet) {
+                first_error.get_or_insert(e.to_string());
+            }
+            more = drain(decoder, &mut index, &mut first_error);
+        }
+        if more && decoder.send_eof().is_ok() {
+            drain(decoder, &mut index, &mut first_error);
+        }
+        job.check()?;
+        if index == 0 {
+            return Err(LoadError::Video {
+                path: self.path.clone(),
+                message: format!(
+                    "no frame could be decoded: {}",
+                    first_error.unwrap_or_else(|| "the stream is empty".into())
+                ),
+            });
+        }
+        Ok(index)
+    }
+}

@@ -2,6 +2,8 @@
 //! into a temporary folder, with pixel values the test knows.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod text;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

@@ -1,0 +1,228 @@
+//! Analyzers II: on-screen text, objects and scenes on generated clips whose content is
+//! known, and duplicate-frame skipping.
+//!
+//! These need the models: `stackscope models install --all` (scripts/test.sh runs it).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use stackscope::Job;
+use stackscope::analyze::{self, AnalysisResult, Environment, ModelStore, RuntimeSettings, Source};
+
+fn env() -> Environment {
+    let store = ModelStore::default();
+    for name in ["onnxruntime", "ppocr-v4", "nudenet-320n"] {
+        assert!(
+            store.is_installed(name),
+            "model {name} is not installed in {}; run `stackscope models install --all`",
+            store.dir().display()
+        );
+    }
+    Environment {
+        store,
+        runtime: RuntimeSettings::default(),
+    }
+}
+
+fn run(name: &str, options: serde_json::Value, clip: &Path) -> AnalysisResult {
+    analyze::by_name(name, options, env())
+        .unwrap()
+        .run(&Source::new(clip), &Job::new())
+        .unwrap()
+}
+
+/// Writes an H.264 clip at `fps` whose frame `i` shows `texts[i]` as a subtitle.
+fn subtitle_clip(dir: &Path, name: &str, texts: &[&str], fps: u32) -> PathBuf {
+    let (w, h) = (640, 360);
+    let frames: Vec<Vec<u8>> = texts
+        .iter()
+        .map(|t| common::text::subtitle_frame(w, h, &[t], 34.0))
+        .collect();
+    let out = dir.join(name);
+    common::ffmpeg_from_raw(
+        &frames,
+        w,
+        h,
+        "rgb24",
+        fps,
+        &["-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p"],
+        &out,
+    );
+    out
+}
+
+/// Case-insensitive share of `expected`'s characters that `got` reproduces (1 − normalized
+/// edit distance).
+fn char_accuracy(got: &str, expected: &str) -> f64 {
+    analyze::ocr::similarity(&got.to_lowercase(), &expected.to_lowercase())
+}
+
+#[test]
+fn text_overlay_reads_subtitles_and_spans_them_over_the_right_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    const FIRST: &str = "Welcome to the laboratory";
+    const SECOND: &str = "Measurements start at noon";
+    // 10 fps, 6 s: the first line on frames 0–19, nothing on 20–34, the second on 35–59.
+    let texts: Vec<&str> = (0..60)
+        .map(|i| match i {
+            0..20 => FIRST,
+            20..35 => "",
+            _ => SECOND,
+        })
+        .collect();
+    let clip = subtitle_clip(dir.path(), "subtitles.mp4", &texts, 10);
+    let result = run("text_overlay", serde_json::json!({}), &clip);
+    let spans: Vec<_> = result.events_on("text").collect();
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    for (span, (expected, start, end)) in spans.iter().zip([(FIRST, 0.0, 2.0), (SECOND, 3.5, 6.0)])
+    {
+        let accuracy = char_accuracy(&span.label, expected);
+        assert!(
+            accuracy >= 0.9,
+            "read {:?} for {expected:?} ({accuracy:.2})",
+            span.label
+        );
+        // Sampled at 2 fps: frames 0, 5, 10, …; the first sampled frame without the line
+        // ends its span.
+        assert!((span.start - start).abs() < 1e-9, "{span:?}");
+        assert!((span.end - end).abs() < 1e-9, "{span:?}");
+        let b = stackscope::analyze::vision::BoxXywh::from_json(&span.payload["box"]).unwrap();
+        assert!(
+            b.y > 360.0 * 0.7 && b.x > 50.0 && b.x + b.w < 590.0,
+            "box {b:?}"
+        );
+    }
+    assert_eq!(result.summary["frames_sampled"], 12);
+    // Three distinct pictures; codec noise may cost a re-read, no more.
+    let analysed = result.summary["frames_analysed"].as_u64().unwrap();
+    assert!((3..=4).contains(&analysed), "{:?}", result.summary);
+}
+
+#[test]
+fn a_clip_of_identical_frames_is_read_once_from_disk_and_from_a_loaded_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let texts = vec!["Same words on every frame"; 100];
+    let clip = subtitle_clip(dir.path(), "same.mp4", &texts, 25);
+    let every = serde_json::json!({ "sampling": { "fps": 0.0 } });
+    let from_disk = run("text_overlay", every.clone(), &clip);
+    let loaded = stackscope::load::load(&clip, &Default::default(), &Job::new()).unwrap();
+    let from_stack = analyze::by_name("text_overlay", every, env())
+        .unwrap()
+        .run(
+            &Source::loaded(std::sync::Arc::new(loaded.stack)),
+            &Job::new(),
+        )
+        .unwrap();
+    for result in [&from_disk, &from_stack] {
+        assert_eq!(result.summary["frames_sampled"], 100);
+        assert_eq!(result.summary["frames_analysed"], 1, "{:?}", result.summary);
+        assert_eq!(result.summary["frames_skipped_as_duplicates"], 99);
+        let spans: Vec<_> = result.events_on("text").collect();
+        assert_eq!(spans.len(), 1);
+        assert!(
+            char_accuracy(&spans[0].label, texts[0]) >= 0.9,
+            "{:?}",
+            spans[0].label
+        );
+        assert_eq!((spans[0].start, spans[0].end), (0.0, 4.0));
+    }
+    // Without skipping, every frame is read and the span is the same.
+    let all = run(
+        "text_overlay",
+        serde_json::json!({ "sampling": { "fps": 5.0 }, "duplicates": { "enabled": false } }),
+        &clip,
+    );
+    assert_eq!(all.summary["frames_analysed"], 20);
+    assert_eq!(all.events_on("text").count(), 1);
+}
+
+#[test]
+fn objects_finds_the_face_in_the_fixture_image() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/astronaut.jpg");
+    // Annotated by hand on the 320 × 320 fixture: the face from brow to chin, ear to ear.
+    let expected = analyze::vision::BoxXywh::from_corners(110.0, 48.0, 170.0, 108.0);
+    for size in [320, 640] {
+        let result = run("objects", serde_json::json!({ "size": size }), &fixture);
+        let faces: Vec<_> = result.events_on("FACE_FEMALE").collect();
+        let best = faces
+            .iter()
+            .map(|e| {
+                analyze::vision::BoxXywh::from_json(&e.payload["box"])
+                    .unwrap()
+                    .iou(&expected)
+            })
+            .fold(0.0f32, f32::max);
+        assert!(best >= 0.5, "size {size}: best IoU {best} in {faces:#?}");
+        assert!(faces.iter().all(|e| e.score.unwrap() >= 0.25));
+        assert_eq!(result.summary["input_size"], size);
+        let counts = result.series("count FACE_FEMALE").unwrap();
+        assert_eq!(counts.values, vec![faces.len() as f64]);
+    }
+}
+
+#[test]
+fn class_wise_nms_removes_the_duplicate_of_an_overlapping_pair_only() {
+    use analyze::objects::{Detection, class_wise_nms};
+    use analyze::vision::BoxXywh;
+    let d = |class, score, x: f32| Detection {
+        class,
+        score,
+        bbox: BoxXywh::from_corners(x, 10.0, x + 100.0, 110.0),
+    };
+    // A pair overlapping at IoU ≈ 0.9 of class 0, and a box of class 1 in the same place.
+    let kept = class_wise_nms(vec![d(0, 0.7, 0.0), d(0, 0.9, 5.0), d(1, 0.5, 0.0)], 0.45);
+    assert_eq!(kept.len(), 2);
+    assert_eq!((kept[0].class, kept[0].score), (0, 0.9));
+    assert_eq!(kept[1].class, 1);
+}
+
+#[test]
+fn scenes_finds_exactly_the_two_cuts_between_three_scenes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (160, 120);
+    // Scene 1: the sample's moving spots; scene 2: the same motion in inverted, swapped
+    // colours; scene 3: a green checkerboard scrolling.
+    let frames: Vec<Vec<u8>> = (0..80)
+        .map(|i| match i {
+            0..30 => stackscope::sample::frame_rgb(i, 30, w, h),
+            30..55 => stackscope::sample::frame_rgb(i - 30, 25, w, h)
+                .chunks(3)
+                .flat_map(|p| [255 - p[2], 255 - p[0], p[1] / 2])
+                .collect(),
+            _ => (0..w * h)
+                .flat_map(|k| {
+                    let (x, y) = (k % w + i * 2, k / w);
+                    let on = (x / 16 + y / 16) % 2 == 0;
+                    if on { [20, 200, 40] } else { [10, 90, 20] }
+                })
+                .collect(),
+        })
+        .collect();
+    let clip = dir.path().join("scenes.mp4");
+    common::ffmpeg_from_raw(
+        &frames,
+        w,
+        h,
+        "rgb24",
+        25,
+        &["-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p"],
+        &clip,
+    );
+    let result = run("scenes", serde_json::json!({}), &clip);
+    assert_eq!(
+        result.summary["cut_frames"],
+        serde_json::json!([30, 55]),
+        "{:?}",
+        result.summary
+    );
+    let scenes: Vec<_> = result.events_on("scene").collect();
+    assert_eq!(scenes.len(), 3);
+    assert_eq!(
+        (scenes[1].start, scenes[2].start),
+        (30.0 / 25.0, 55.0 / 25.0)
+    );
+    assert_eq!(scenes[2].end, 80.0 / 25.0);
+    assert_eq!(result.events_on("cut").count(), 2);
+}
