@@ -260,3 +260,31 @@ fn the_audio_dialog_previews_and_writes_a_visualizer_video() {
     let decoded = stackscope::load(&out, &LoadOptions::default(), &stackscope::Job::new()).unwrap();
     assert_eq!(decoded.stack.shape(), [20, 180, 320, 3]);
 }
+
+#[test]
+fn the_analyzers_panel_runs_scenes_on_the_sample_and_tracks_appear_on_the_timeline() {
+    let mut h = harness();
+    open_sample(&mut h);
+    h.state_mut().settings_mut().analyze.chosen = vec!["scenes".into()];
+    h.get_by_label("Analyze…").click();
+    h.run_steps(2);
+    h.get_by_label("Run analyzers").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the analysis", |app| !app.analysing());
+    assert_eq!(
+        h.state().analysis_outcome(),
+        Some(&Ok("scenes: 1 events".to_string()))
+    );
+    let results = h.state().analysis_results();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].summary["frames_compared"], 40);
+    // The track under the timeline, and the scene in the window's event list.
+    h.get_by_label("scenes: scene");
+    h.key_press(egui::Key::End);
+    h.run_steps(2);
+    h.get_by_label("frame 39 / 40");
+    // Clicking the event seeks to its start.
+    h.get_by_label_contains("s  scene: scene 1").click();
+    h.run_steps(2);
+    h.get_by_label("frame 0 / 40");
+}

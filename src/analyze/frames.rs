@@ -231,6 +231,29 @@ fn walk_stack(
     })
 }
 
+/// The time analyzers give loaded frame `index` of a stack: its source frame over the
+/// source's rate (or [`FALLBACK_FPS`]).
+pub fn stack_time(meta: &crate::stack::StackMeta, index: usize) -> f64 {
+    meta.frame_time_secs(index).unwrap_or_else(|| {
+        meta.source_frames.get(index).copied().unwrap_or(index) as f64 / FALLBACK_FPS
+    })
+}
+
+/// The loaded frame of a `len`-frame stack that shows time `t`: the last one at or before it.
+pub fn stack_frame_at(meta: &crate::stack::StackMeta, len: usize, t: f64) -> usize {
+    // Times grow with the index, so a binary search finds the frame.
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if stack_time(meta, mid) <= t + 1e-9 {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo.saturating_sub(1)
+}
+
 /// A region of the frame in fractions of its size (0–1), e.g. the subtitle band
 /// `0,0.75,1,0.25`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -437,8 +460,14 @@ mod tests {
         let mut a = Array3::<u8>::from_elem((120, 200, 3), 30);
         // "Words": bright blocks of uneven widths along a subtitle line.
         let mut x = 20;
-        for (k, width) in [9, 23, 5, 14, 31, 7, 12, 19].iter().cycle().take(9).enumerate() {
-            a.slice_mut(s![90..105, x..x + width, ..]).fill(200 + k as u8 * 5);
+        for (k, width) in [9, 23, 5, 14, 31, 7, 12, 19]
+            .iter()
+            .cycle()
+            .take(9)
+            .enumerate()
+        {
+            a.slice_mut(s![90..105, x..x + width, ..])
+                .fill(200 + k as u8 * 5);
             x += width + 6;
         }
         let mut noisy = a.clone();

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use eframe::egui::{self, Color32, Key};
 use ndarray::{Array2, Array3};
 
+use super::analyzers_panel::{self, AnalyzersPanel, PanelAction};
 use super::audio_panel::AudioDialog;
 use super::document::{Document, Layer};
 use super::export_panel::ExportDialog;
@@ -17,6 +18,8 @@ use super::ops_panel::{self, OpsRequest, OpsState};
 use super::plots::{PlotRequest, Plots};
 use super::task::{Poll, Task, progress_row};
 use super::viewer::{Tool, Viewer};
+use crate::analyze::AnalysisResult;
+use crate::analyze::frames::{stack_frame_at, stack_time};
 use crate::display::{DisplayMapping, save_image};
 use crate::job::Job;
 use crate::load::{LoadError, LoadOptions, Loaded, Rect, load, reference_image};
@@ -53,6 +56,7 @@ pub struct App {
     plots: Plots,
     export: ExportDialog,
     audio: AudioDialog,
+    analyzers: AnalyzersPanel,
     load_dialog: Option<LoadDialog>,
     loading: Option<Task<Result<Loaded, LoadError>>>,
     ops_task: Option<(u64, Task<Result<OpsResult, String>>)>,
@@ -96,6 +100,7 @@ impl App {
             plots: Plots::default(),
             export: ExportDialog::default(),
             audio: AudioDialog::default(),
+            analyzers: AnalyzersPanel::default(),
             load_dialog: None,
             loading: None,
             ops_task: None,
@@ -169,9 +174,44 @@ impl App {
             || self.export.busy()
             || self.audio.busy()
             || self.audio.analysing()
+            || self.analyzers.busy()
     }
 
     /// The "Audio → video" dialog (tests).
+    /// Opens the Analyzers window.
+    pub fn open_analyzers(&mut self) {
+        self.analyzers.open = true;
+    }
+
+    pub fn analysing(&self) -> bool {
+        self.analyzers.busy()
+    }
+
+    /// The analysis results shown over the open stack.
+    pub fn analysis_results(&self) -> &[AnalysisResult] {
+        self.analyzers.results_for(self.doc_id)
+    }
+
+    /// The outcome line of the last analysis.
+    pub fn analysis_outcome(&self) -> Option<&Result<String, String>> {
+        self.analyzers.outcome.as_ref()
+    }
+
+    /// Time of the frame shown, in seconds (frame numbers for sources without a rate).
+    pub fn current_time(&self) -> Option<f64> {
+        self.doc
+            .as_ref()
+            .map(|d| stack_time(d.stack.meta(), d.frame))
+    }
+
+    fn seek_time(&mut self, t: f64) {
+        if let Some(doc) = &mut self.doc {
+            let frame = stack_frame_at(doc.stack.meta(), doc.len(), t);
+            doc.set_frame(frame);
+            self.play_from = None;
+        }
+    }
+
     pub fn audio_dialog(&self) -> &AudioDialog {
         &self.audio
     }
@@ -774,6 +814,9 @@ impl App {
                 if ui.button("Audio to video…").clicked() {
                     self.audio.open = true;
                 }
+                if ui.button("Analyzers…").clicked() {
+                    self.analyzers.open = true;
+                }
                 ui.separator();
                 if ui.button("Quit").clicked() {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
@@ -819,6 +862,13 @@ impl App {
             {
                 self.export.open = true;
             }
+            if ui
+                .button("Analyze…")
+                .on_hover_text("text, objects, scenes, speech")
+                .clicked()
+            {
+                self.analyzers.open = true;
+            }
         });
     }
 
@@ -861,6 +911,34 @@ impl App {
         if play {
             self.toggle_play();
         }
+    }
+
+    /// The analysis results as tracks under the timeline; a time to seek to when clicked.
+    fn analysis_tracks(&self, ui: &mut egui::Ui) -> Option<f64> {
+        let doc = self.doc.as_ref()?;
+        let results = self.analyzers.results_for(self.doc_id);
+        if results.is_empty() {
+            return None;
+        }
+        let meta = doc.stack.meta();
+        let last = doc.len().saturating_sub(1);
+        let step = if last > 0 {
+            (stack_time(meta, last) - stack_time(meta, 0)) / last as f64
+        } else {
+            1.0
+        };
+        let duration = results
+            .iter()
+            .map(|r| r.duration)
+            .fold(stack_time(meta, last) + step, f64::max);
+        ui.separator();
+        egui::ScrollArea::vertical()
+            .id_salt("analysis-tracks")
+            .max_height(110.0)
+            .show(ui, |ui| {
+                analyzers_panel::tracks_ui(ui, results, stack_time(meta, doc.frame), duration)
+            })
+            .inner
     }
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
@@ -1036,6 +1114,23 @@ impl App {
         } else {
             self.audio.poll();
         }
+        if self.analyzers.open {
+            let doc = self
+                .doc
+                .as_ref()
+                .map(|d| (&d.stack, stack_time(d.stack.meta(), d.frame)));
+            let action = self.analyzers.ui(
+                ctx,
+                &mut self.settings.analyze,
+                (self.doc_id, doc.map(|d| d.0), doc.map_or(0.0, |d| d.1)),
+                self.settings.last_dir.as_ref(),
+            );
+            if let PanelAction::Seek(t) = action {
+                self.seek_time(t);
+            }
+        } else {
+            self.analyzers.poll();
+        }
         if self.show_report
             && let Some(doc) = &self.doc
         {
@@ -1202,6 +1297,9 @@ impl eframe::App for App {
                 .min_size(200.0)
                 .show(ui, |ui| {
                     self.timeline(ui);
+                    if let Some(t) = self.analysis_tracks(ui) {
+                        self.seek_time(t);
+                    }
                     ui.separator();
                     let busy = self.curves_task.is_some() || self.kymo_task.is_some();
                     if let Some(doc) = &self.doc
@@ -1231,6 +1329,18 @@ impl eframe::App for App {
             if let Some(doc) = &mut self.doc {
                 let rect = ui.max_rect();
                 let changes = self.viewer.show(ui, doc);
+                let results = self.analyzers.results_for(self.doc_id);
+                if let Some(image) = self.viewer.image_rect
+                    && !results.is_empty()
+                {
+                    analyzers_panel::paint_on_frame(
+                        &ui.painter_at(rect),
+                        results,
+                        stack_time(doc.stack.meta(), doc.frame),
+                        image,
+                        doc.size(),
+                    );
+                }
                 if changes.line
                     && let Some((_, t)) = self.kymo_task.take()
                 {
@@ -1269,6 +1379,7 @@ impl eframe::App for App {
         if let Some(task) = &self.audio.task {
             task.cancel();
         }
+        self.analyzers.cancel();
         // An export must get the chance to remove its partial file before the process ends.
         if let Some(task) = &mut self.export.task {
             let _ = task.wait(Duration::from_secs(10));

@@ -2,6 +2,7 @@
 //! draws what they return, and keeps no data logic of its own: loading, ops, profiles and
 //! export are the same library calls the command line makes.
 
+mod analyzers_panel;
 mod app;
 mod audio_panel;
 mod document;
