@@ -226,3 +226,93 @@ fn scenes_finds_exactly_the_two_cuts_between_three_scenes() {
     assert_eq!(scenes[2].end, 80.0 / 25.0);
     assert_eq!(result.events_on("cut").count(), 2);
 }
+
+#[test]
+fn the_cli_runs_several_analyzers_groups_them_by_scene_and_writes_json_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let texts: Vec<&str> = (0..30)
+        .map(|i| if i < 15 { "First caption here" } else { "" })
+        .collect();
+    let clip = subtitle_clip(dir.path(), "c.mp4", &texts, 10);
+    let (json, csv) = (dir.path().join("r.json"), dir.path().join("r.csv"));
+    let (code, stdout, stderr) = common::stackscope(&[
+        "analyze",
+        clip.to_str().unwrap(),
+        "-a",
+        "text_overlay,scenes",
+        "--hash-region",
+        "0,0.75,1,0.25",
+        "-o",
+        json.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("frames_skipped_as_duplicates"), "{stdout}");
+    let results = analyze::read_results_json(&json).unwrap();
+    let names: Vec<&str> = results.iter().map(|r| r.analyzer.as_str()).collect();
+    assert_eq!(names, ["scenes", "text_overlay"]);
+    let text = results[1].events_on("text").next().unwrap();
+    assert_eq!(text.payload["scene"], 1);
+    assert_eq!((text.start, text.end), (0.0, 1.5));
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        csv.lines().next(),
+        Some("analyzer,track,start,end,label,score,payload")
+    );
+    assert_eq!(csv.matches("analyzer,track").count(), 1);
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("text_overlay,text,0.000,1.500,First caption here,"))
+    );
+    assert!(csv.lines().any(|l| l.starts_with("scenes,scene,0.000,")));
+}
+
+#[test]
+fn bad_models_and_bad_clips_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let image = fixtures.join("astronaut.jpg");
+    // A valid ONNX model that is not a detector.
+    let (code, _, stderr) = common::stackscope(&[
+        "analyze",
+        image.to_str().unwrap(),
+        "-a",
+        "objects",
+        "--model",
+        fixtures.join("affine.onnx").to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("affine.onnx") && stderr.contains("not a YOLO"),
+        "{stderr}"
+    );
+    let missing = dir.path().join("nope.onnx");
+    let (code, _, stderr) = common::stackscope(&[
+        "analyze",
+        image.to_str().unwrap(),
+        "-a",
+        "objects",
+        "--model",
+        missing.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no such model file"), "{stderr}");
+    // A file that is no video; sizes that are not multiples of 32.
+    let junk = dir.path().join("junk.mp4");
+    std::fs::write(&junk, b"definitely not a video").unwrap();
+    let (code, _, stderr) =
+        common::stackscope(&["analyze", junk.to_str().unwrap(), "-a", "scenes"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("junk.mp4"), "{stderr}");
+    let (code, _, stderr) = common::stackscope(&[
+        "analyze",
+        image.to_str().unwrap(),
+        "-a",
+        "objects",
+        "--size",
+        "300",
+    ]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("multiple of 32"), "{stderr}");
+}

@@ -235,7 +235,10 @@ impl Ocr {
                 let rows = &probs[slot * steps * classes..(slot + 1) * steps * classes];
                 let (text, confidence) = ctc_decode(rows, classes, &self.chars);
                 let text = text.trim().to_owned();
-                if !text.is_empty() && f64::from(confidence) >= self.settings.min_confidence {
+                // A line with no letter or digit in any script is a shape read as a symbol
+                // (a filled box reads as "■"), not text.
+                let readable = text.chars().any(char::is_alphanumeric);
+                if readable && f64::from(confidence) >= self.settings.min_confidence {
                     lines[i] = Some(TextLine {
                         text,
                         bbox: boxes[i],
