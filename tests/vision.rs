@@ -268,51 +268,46 @@ fn the_cli_runs_several_analyzers_groups_them_by_scene_and_writes_json_and_csv()
     assert!(csv.lines().any(|l| l.starts_with("scenes,scene,0.000,")));
 }
 
+/// Runs the CLI on `clip` with `args` and returns its error output, which must say
+/// all of `expected` and come with a failing exit code.
+fn fails_saying(clip: &Path, args: &[&str], expected: &[&str]) {
+    let mut all = vec!["analyze", clip.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (code, _, stderr) = common::stackscope(&all);
+    assert_ne!(code, 0, "{args:?} succeeded");
+    for e in expected {
+        assert!(stderr.contains(e), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn bad_models_and_bad_clips_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let image = fixtures.join("astronaut.jpg");
-    // A valid ONNX model that is not a detector.
-    let (code, _, stderr) = common::stackscope(&[
-        "analyze",
-        image.to_str().unwrap(),
-        "-a",
-        "objects",
-        "--model",
-        fixtures.join("affine.onnx").to_str().unwrap(),
-    ]);
-    assert_ne!(code, 0);
-    assert!(
-        stderr.contains("affine.onnx") && stderr.contains("not a YOLO"),
-        "{stderr}"
+    // A valid ONNX model that is not a detector, and one that is not there.
+    let affine = fixtures.join("affine.onnx");
+    let objects_with =
+        |model: &Path| ["-a", "objects", "--model", model.to_str().unwrap()].map(str::to_owned);
+    let args = objects_with(&affine);
+    fails_saying(
+        &image,
+        &args.each_ref().map(String::as_str),
+        &["affine.onnx", "not a YOLO"],
     );
-    let missing = dir.path().join("nope.onnx");
-    let (code, _, stderr) = common::stackscope(&[
-        "analyze",
-        image.to_str().unwrap(),
-        "-a",
-        "objects",
-        "--model",
-        missing.to_str().unwrap(),
-    ]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("no such model file"), "{stderr}");
-    // A file that is no video; sizes that are not multiples of 32.
+    let args = objects_with(&dir.path().join("nope.onnx"));
+    fails_saying(
+        &image,
+        &args.each_ref().map(String::as_str),
+        &["no such model file"],
+    );
+    // A file that is no video; an input size that is not a multiple of 32.
     let junk = dir.path().join("junk.mp4");
     std::fs::write(&junk, b"definitely not a video").unwrap();
-    let (code, _, stderr) =
-        common::stackscope(&["analyze", junk.to_str().unwrap(), "-a", "scenes"]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("junk.mp4"), "{stderr}");
-    let (code, _, stderr) = common::stackscope(&[
-        "analyze",
-        image.to_str().unwrap(),
-        "-a",
-        "objects",
-        "--size",
-        "300",
-    ]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("multiple of 32"), "{stderr}");
+    fails_saying(&junk, &["-a", "scenes"], &["junk.mp4"]);
+    fails_saying(
+        &image,
+        &["-a", "objects", "--size", "300"],
+        &["multiple of 32"],
+    );
 }
