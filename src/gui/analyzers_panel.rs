@@ -6,7 +6,7 @@
 //! The analyzers are the library's own ([`crate::analyze::by_name`]), with the settings the
 //! CLI would give them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use eframe::egui::{self, Color32, Rect, Stroke, pos2};
@@ -141,11 +141,12 @@ type AnalysisTask = Task<Result<Vec<AnalysisResult>, String>>;
 #[derive(Default)]
 pub struct AnalyzersPanel {
     pub open: bool,
-    /// The running analysis and the document it was started for.
-    task: Option<(u64, AnalysisTask)>,
-    /// Results and the document they belong to (they are drawn only over that one).
+    /// The running analysis and the document its results belong to: the one it read, or the
+    /// one opened from the file it read; `None` for another file.
+    task: Option<(Option<u64>, AnalysisTask)>,
+    /// Results and the document they are drawn over (none: they are only listed here).
     results: Vec<AnalysisResult>,
-    results_doc: u64,
+    results_doc: Option<u64>,
     pub outcome: Option<Result<String, String>>,
     /// The word or segment last scrolled to in the transcript, so it scrolls only on change.
     followed: Option<(usize, usize)>,
@@ -193,7 +194,7 @@ impl AnalyzersPanel {
 
     /// The results drawn over document `doc`.
     pub fn results_for(&self, doc: u64) -> &[AnalysisResult] {
-        if self.results_doc == doc {
+        if self.results_doc == Some(doc) {
             &self.results
         } else {
             &[]
@@ -230,6 +231,19 @@ impl AnalyzersPanel {
         form: &AnalyzeForm,
         doc: (u64, Option<&Arc<FrameStack>>),
     ) {
+        let same_file = |stack: &&Arc<FrameStack>| {
+            let (a, b) = (Path::new(form.file.trim()), stack.source());
+            a == b
+                || a.canonicalize()
+                    .ok()
+                    .zip(b.canonicalize().ok())
+                    .is_some_and(|(a, b)| a == b)
+        };
+        let belongs_to = if form.use_file {
+            doc.1.filter(same_file).map(|_| doc.0)
+        } else {
+            Some(doc.0)
+        };
         let source = if form.use_file {
             Source::new(form.file.trim())
         } else {
@@ -246,7 +260,7 @@ impl AnalyzersPanel {
         let label = format!("analysing with {}", names.join(", "));
         self.outcome = None;
         let task = Task::spawn(label, ctx, move |job| run_all(&names, &form, &source, job));
-        self.task = Some((doc.0, task));
+        self.task = Some((belongs_to, task));
     }
 
     /// The window. `doc` is the open document's id, stack and current time.
