@@ -523,13 +523,17 @@ pub fn tracks_ui(
     now: f64,
     duration: f64,
 ) -> Option<f64> {
+    // Grouped without formatting per event: an hour of detections is tens of thousands.
     let mut rows: Vec<(String, Vec<&Event>)> = Vec::new();
     for result in results {
+        let first = rows.len();
         for e in &result.events {
-            let name = format!("{}: {}", result.analyzer, e.track);
-            match rows.iter_mut().find(|(n, _)| *n == name) {
+            match rows[first..]
+                .iter_mut()
+                .find(|(_, es)| es[0].track == e.track)
+            {
                 Some((_, events)) => events.push(e),
-                None => rows.push((name, vec![e])),
+                None => rows.push((format!("{}: {}", result.analyzer, e.track), vec![e])),
             }
         }
     }
@@ -553,8 +557,14 @@ pub fn tracks_ui(
             painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
             let x_of = |t: f64| rect.left() + (t / duration).clamp(0.0, 1.0) as f32 * rect.width();
             let color = track_color(name);
+            // Several detections in one frame land on the same pixels; draw those once.
+            let mut last_drawn = (f32::NAN, f32::NAN);
             for e in events {
                 let (x0, x1) = (x_of(e.start), x_of(e.end).max(x_of(e.start) + 2.0));
+                if (x0.round(), x1.round()) == last_drawn {
+                    continue;
+                }
+                last_drawn = (x0.round(), x1.round());
                 let bar = Rect::from_x_y_ranges(x0..=x1, rect.top() + 2.0..=rect.bottom() - 2.0);
                 painter.rect_filled(bar, 1.0, color.gamma_multiply(0.8));
                 if bar.width() > 40.0 {
