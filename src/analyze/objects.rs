@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use ndarray::{Array4, ArrayView3, Axis, s};
+use ndarray::{Array4, ArrayView3, ArrayView4, Axis, s};
 use ort::session::Session;
 use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
@@ -208,7 +208,7 @@ impl Detector {
 
     fn infer(
         &mut self,
-        input: &Array4<f32>,
+        input: ArrayView4<f32>,
         boxes: &[Letterbox],
     ) -> Result<Vec<Vec<Detection>>, AnalyzeError> {
         let name = self.session.inputs()[0].name().to_owned();
@@ -247,7 +247,7 @@ impl Detector {
                 .enumerate()
                 .map(|(i, f)| self.place(*f, &mut input, i))
                 .collect();
-            out.extend(self.infer(&input, &boxes)?);
+            out.extend(self.infer(input.view(), &boxes)?);
         }
         Ok(out)
     }
@@ -262,7 +262,7 @@ impl Detector {
             width: self.size,
             height: self.size,
         };
-        self.infer(&input, &[letterbox]).map(drop)
+        self.infer(input.view(), &[letterbox]).map(drop)
     }
 }
 
@@ -423,8 +423,9 @@ impl Analyzer for Objects {
                 return Ok(());
             }
             let t = Instant::now();
-            let view = input.slice(s![..pending.len(), .., .., ..]).to_owned();
-            results.extend(detector.infer(&view, pending)?);
+            // The filled slots of the batch, as a view: a partial last batch is not copied.
+            let filled = input.slice(s![..pending.len(), .., .., ..]);
+            results.extend(detector.infer(filled, pending)?);
             inference += t.elapsed().as_secs_f64();
             pending.clear();
             Ok(())
