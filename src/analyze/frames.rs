@@ -207,10 +207,9 @@ fn walk_stack(
             }
             rgb.view()
         };
-        let index = source_index(i);
         let go_on = on_frame(SampledFrame {
-            index,
-            time: index as f64 / fps,
+            index: source_index(i),
+            time: stack_time(meta, i),
             rgb: view,
         })?;
         job.advance(1);

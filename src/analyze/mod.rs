@@ -90,16 +90,15 @@ impl Environment {
         self.session_at(model, path, &self.runtime)
     }
 
-    /// As [`Environment::onnx_session`] for image models: unless the user set a thread
-    /// count, these take every core (up to 8), since their convolutions scale where the
-    /// small audio models only spin.
+    /// As [`Environment::onnx_session`] for image models, with
+    /// [`RuntimeSettings::for_image_models`].
     pub fn vision_session(
         &self,
         model: &str,
         file: &str,
     ) -> Result<(ort::session::Session, ModelUsed), AnalyzeError> {
         let path = self.store.require(model, file)?;
-        self.session_at(model, path, &self.vision_runtime())
+        self.session_at(model, path, &self.runtime.for_image_models())
     }
 
     /// A model file the user names rather than an installed one.
@@ -113,15 +112,7 @@ impl Environment {
         let name = path
             .file_stem()
             .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
-        self.session_at(&name, path.to_path_buf(), &self.vision_runtime())
-    }
-
-    fn vision_runtime(&self) -> RuntimeSettings {
-        let mut settings = self.runtime.clone();
-        if settings.threads == 0 {
-            settings.threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        }
-        settings
+        self.session_at(&name, path.to_path_buf(), &self.runtime.for_image_models())
     }
 
     fn session_at(
@@ -220,6 +211,25 @@ pub fn by_name(
             ANALYZERS.iter().map(|a| a.0).collect::<Vec<_>>().join(", ")
         ))),
     }
+}
+
+/// Runs `analyzers` on one source, `scenes` first whatever the order given, and tags every
+/// other result's events with the scene they start in. Results come in the order run.
+pub fn run_all(
+    mut analyzers: Vec<Box<dyn Analyzer>>,
+    source: &Source,
+    job: &Job,
+) -> Result<Vec<AnalysisResult>, AnalyzeError> {
+    analyzers.sort_by_key(|a| a.name() != "scenes");
+    let mut results: Vec<AnalysisResult> = Vec::with_capacity(analyzers.len());
+    for analyzer in &mut analyzers {
+        let mut result = analyzer.run(source, job)?;
+        if let Some(found) = results.iter().find(|r| r.analyzer == "scenes") {
+            scenes::assign_scenes(&mut result.events, &found.events);
+        }
+        results.push(result);
+    }
+    Ok(results)
 }
 
 /// Decodes a clip's audio as 16 kHz mono, the rate speech models take.

@@ -565,19 +565,6 @@ impl Analyzer for TextOverlay {
     }
 }
 
-/// The text of the lines at `time` in a text_overlay result, as the window overlays it.
-pub fn lines_at(events: &[Event], time: f64) -> impl Iterator<Item = (&str, Option<BoxXywh>)> {
-    events
-        .iter()
-        .filter(move |e| e.track == "text" && e.start <= time && time < e.end)
-        .map(|e| {
-            (
-                e.label.as_str(),
-                e.payload.get("box").and_then(BoxXywh::from_json),
-            )
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

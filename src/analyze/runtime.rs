@@ -49,6 +49,18 @@ impl RuntimeSettings {
     }
 }
 
+impl RuntimeSettings {
+    /// The settings for image models: unless the user set a thread count, every core (up to
+    /// 8), since their convolutions scale where the small audio models only spin.
+    pub fn for_image_models(&self) -> Self {
+        let mut settings = self.clone();
+        if settings.threads == 0 {
+            settings.threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        }
+        settings
+    }
+}
+
 /// The loaded library and its environment.
 pub struct Runtime {
     environment: ort::environment::Environment,

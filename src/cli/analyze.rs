@@ -8,7 +8,7 @@ use stackscope::Job;
 use stackscope::analyze::frames::{DuplicateSkip, Region, Sampling};
 use stackscope::analyze::objects::ObjectsSettings;
 use stackscope::analyze::ocr::TextOverlaySettings;
-use stackscope::analyze::scenes::{self, ScenesSettings};
+use stackscope::analyze::scenes::ScenesSettings;
 use stackscope::analyze::{
     self, AnalysisResult, Environment, Provider, RuntimeSettings, SpeechRateSettings, VadSettings,
 };
@@ -295,11 +295,14 @@ impl AnalyzeArgs {
 }
 
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
-    let mut names = args.analyzer.clone();
-    names.dedup();
-    // Scenes first, so that the others can be grouped by them.
-    names.sort_by_key(|n| *n != AnalyzerName::Scenes);
-    let mut analyzers = names
+    // Each analyzer once, in the order given.
+    let mut names: Vec<AnalyzerName> = Vec::new();
+    for &n in &args.analyzer {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    let analyzers = names
         .iter()
         .map(|&n| {
             analyze::by_name(n.name(), args.options(n)?, args.environment()).map_err(Into::into)
@@ -310,18 +313,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     }
     let job = Job::new();
     cancel_on_ctrl_c(&job);
-    let source = analyze::Source::new(&args.clip);
-    let mut results: Vec<AnalysisResult> = Vec::new();
-    {
+    let results = {
         let _progress = ProgressDisplay::start(&job);
-        for analyzer in &mut analyzers {
-            let mut result = analyzer.run(&source, &job)?;
-            if let Some(found) = results.iter().find(|r| r.analyzer == "scenes") {
-                scenes::assign_scenes(&mut result.events, &found.events);
-            }
-            results.push(result);
-        }
-    }
+        analyze::run_all(analyzers, &analyze::Source::new(&args.clip), &job)?
+    };
     for m in results.iter().flat_map(|r| &r.models) {
         eprintln!("{}: {} on {}", m.name, m.file.display(), m.runtime);
     }

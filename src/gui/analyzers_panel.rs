@@ -17,7 +17,7 @@ use super::task::{Task, outcome_ui, progress_row};
 use crate::analyze::frames::{DuplicateSkip, Region, Sampling};
 use crate::analyze::objects::ObjectsSettings;
 use crate::analyze::ocr::TextOverlaySettings;
-use crate::analyze::scenes::{ScenesSettings, assign_scenes};
+use crate::analyze::scenes::ScenesSettings;
 use crate::analyze::vision::BoxXywh;
 use crate::analyze::{
     self, ANALYZERS, AnalysisResult, Environment, Event, Source, SpeechRateSettings, VadSettings,
@@ -159,26 +159,20 @@ pub enum PanelAction {
     Seek(f64),
 }
 
-/// Runs `names` in order (scenes first, so the others are grouped by them) on `source`.
+/// Builds `names` from the form and runs them on `source` (scenes first, see
+/// [`analyze::run_all`]).
 fn run_all(
     names: &[String],
     form: &AnalyzeForm,
     source: &Source,
     job: &crate::job::Job,
 ) -> Result<Vec<AnalysisResult>, String> {
-    let mut names = names.to_vec();
-    names.sort_by_key(|n| n != "scenes");
-    let mut results: Vec<AnalysisResult> = Vec::new();
-    for name in &names {
-        let mut analyzer = analyze::by_name(name, form.options(name), Environment::default())
-            .map_err(|e| e.to_string())?;
-        let mut result = analyzer.run(source, job).map_err(|e| e.to_string())?;
-        if let Some(scenes) = results.iter().find(|r| r.analyzer == "scenes") {
-            assign_scenes(&mut result.events, &scenes.events);
-        }
-        results.push(result);
-    }
-    Ok(results)
+    let analyzers = names
+        .iter()
+        .map(|name| analyze::by_name(name, form.options(name), Environment::default()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    analyze::run_all(analyzers, source, job).map_err(|e| e.to_string())
 }
 
 impl AnalyzersPanel {
