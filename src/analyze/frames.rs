@@ -194,18 +194,21 @@ fn walk_stack(
         .filter(|&i| wants(source_index(i)))
         .collect();
     job.set_total(chosen.len() as u64);
-    let mut rgb = Array3::<u8>::zeros((stack.height(), stack.width(), 3));
+    // Only gray stacks need a buffer to expand frames into.
+    let mut rgb =
+        (stack.channels() != 3).then(|| Array3::<u8>::zeros((stack.height(), stack.width(), 3)));
     for i in chosen {
         job.check()?;
         let Some(frame) = stack.frame(i) else { break };
-        let view = if frame.shape()[2] == 3 {
-            frame
-        } else {
-            for c in 0..3 {
-                rgb.slice_mut(s![.., .., c])
-                    .assign(&frame.slice(s![.., .., 0]));
+        let view = match &mut rgb {
+            None => frame,
+            Some(rgb) => {
+                for c in 0..3 {
+                    rgb.slice_mut(s![.., .., c])
+                        .assign(&frame.slice(s![.., .., 0]));
+                }
+                rgb.view()
             }
-            rgb.view()
         };
         let go_on = on_frame(SampledFrame {
             index: source_index(i),
@@ -496,6 +499,44 @@ mod tests {
             h: 0.3,
         });
         assert!(FrameHash::of(a.view(), band).distance(&FrameHash::of(changed.view(), band)) > 10);
+    }
+
+    #[test]
+    fn gray_stacks_are_walked_as_rgb_at_their_source_times() {
+        use crate::stack::{ChannelOrder, SourceKind, StackMeta};
+        let pixels = ndarray::Array4::from_shape_fn((6, 2, 3, 1), |(i, ..)| i as u8 * 10);
+        let mut meta = StackMeta::new("x", SourceKind::Video, ChannelOrder::Gray);
+        meta.fps = Some(10.0);
+        meta.source_frames = vec![0, 2, 4, 6, 8, 10];
+        let stack = FrameStack::from_array(pixels, meta);
+        let mut seen = Vec::new();
+        let clip = walk_stack(
+            &stack,
+            &Sampling {
+                fps: 5.0,
+                ..Sampling::default()
+            },
+            &Job::new(),
+            |f| {
+                assert_eq!(f.rgb.shape(), &[2, 3, 3]);
+                assert!(f.rgb.iter().all(|&v| v == f.rgb[[0, 0, 0]]));
+                seen.push((f.index, f.time, f.rgb[[1, 2, 2]]));
+                Ok(true)
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                (0, 0.0, 0),
+                (2, 0.2, 10),
+                (4, 0.4, 20),
+                (6, 0.6, 30),
+                (8, 0.8, 40),
+                (10, 1.0, 50)
+            ]
+        );
+        assert_eq!(clip.frames, 11);
     }
 
     #[test]
