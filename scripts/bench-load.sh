@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 
-cargo bench --bench load 2>&1 | tee bench-data.criterion.log | grep -E "^(folder|video|npy)|time:" || true
+mkdir -p bench-data
+cargo bench --bench load 2>&1 | tee bench-data/load.criterion.log | grep -E "^(folder|video|npy)|time:" || true
 cargo build --release -q
 BIN=target/release/stackscope
 JPEGS=bench-data/jpeg_500_1024
