@@ -7,7 +7,6 @@ PACKAGES=(
   # build: FFmpeg libraries (ffmpeg-next), bindgen's libclang, cmake for whisper.cpp
   pkg-config clang libclang-dev cmake g++
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
-  libavfilter-dev libavdevice-dev
   # tests and benchmarks: the ffmpeg CLI writes video fixtures; GNU time measures peak RSS
   ffmpeg time bc
   # speech fixtures for the analyzer tests and benchmarks
