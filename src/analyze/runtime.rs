@@ -138,6 +138,21 @@ fn probe(path: &Path) -> Result<String, AnalyzeError> {
     Ok(version)
 }
 
+/// ONNX Runtime (1.29 and later, on Linux as well) keeps a device id and an offline event
+/// cache under `~/.cache/Microsoft` and uploads usage events unless `ORT_DISABLE_TELEMETRY=1`
+/// is in the environment when it initializes; that also spares each start opening the cache
+/// database. Sets it unless the user has set it either way.
+///
+/// # Safety
+/// Changes the process environment: call it before any other thread exists (first thing in
+/// `main`), as [`std::env::set_var`] requires.
+pub unsafe fn disable_telemetry_at_start() {
+    if std::env::var_os("ORT_DISABLE_TELEMETRY").is_none() {
+        // SAFETY: the caller guarantees that no other thread reads or writes the environment.
+        unsafe { std::env::set_var("ORT_DISABLE_TELEMETRY", "1") };
+    }
+}
+
 impl Runtime {
     /// The process's runtime, loading the library on first use. A later call asking for a
     /// different library gets an error: ONNX Runtime cannot be unloaded.
@@ -164,6 +179,10 @@ impl Runtime {
                 reason: e.to_string(),
             })?
             .with_name("stackscope")
+            // ONNX Runtime 1.29+ reports usage to Microsoft from Linux too; a research tool
+            // that runs offline must not. This stops the events after the environment exists;
+            // `disable_telemetry_at_start` stops the one sent while it is created.
+            .with_telemetry(false)
             .build()?;
         let cuda = ort::ep::CUDA::is_available().unwrap_or(false);
         let rt = Arc::new(Self {
