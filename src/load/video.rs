@@ -113,6 +113,66 @@ fn open(path: &Path) -> Result<Decoding, LoadError> {
     })
 }
 
+/// What feeding a stream's packets to its decoder ran into.
+#[derive(Default)]
+struct Pumped {
+    /// Packets that were corrupt or failed to decode (skipped), and the first such error.
+    decode_errors: usize,
+    first_error: Option<String>,
+    /// Why reading stopped before the end: a truncated or unreadable file.
+    read_error: Option<String>,
+    /// The consumer stopped before the end of the stream.
+    stopped: bool,
+}
+
+impl Decoding {
+    /// Feeds the video stream's packets to the decoder in order, letting `drain` take the
+    /// frames ready after each packet and after the end, until the stream ends or `drain`
+    /// returns false. Corrupt packets are skipped and counted; the caller decides whether
+    /// what decoded is enough.
+    fn pump(
+        &mut self,
+        job: &Job,
+        mut drain: impl FnMut(&mut ffmpeg::decoder::Video) -> bool,
+    ) -> Result<Pumped, LoadError> {
+        let mut pumped = Pumped::default();
+        let mut packet = ffmpeg::Packet::empty();
+        let mut more = true;
+        while more {
+            job.check()?;
+            match packet.read(&mut self.input) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => break,
+                Err(ffmpeg::Error::InvalidData) => {
+                    pumped.decode_errors += 1;
+                    pumped
+                        .first_error
+                        .get_or_insert_with(|| "corrupt packet skipped".into());
+                    continue;
+                }
+                Err(e) => {
+                    pumped.read_error = Some(e.to_string());
+                    break;
+                }
+            }
+            if packet.stream() != self.stream_index {
+                continue;
+            }
+            if let Err(e) = self.decoder.send_packet(&packet) {
+                pumped.decode_errors += 1;
+                pumped.first_error.get_or_insert_with(|| e.to_string());
+            }
+            more = drain(&mut self.decoder);
+        }
+        if more && self.decoder.send_eof().is_ok() {
+            more = drain(&mut self.decoder);
+        }
+        job.check()?;
+        pumped.stopped = !more;
+        Ok(pumped)
+    }
+}
+
 /// Reads a video's header facts.
 pub fn probe_video(path: &Path) -> Result<VideoProbe, LoadError> {
     open(path).map(|d| d.probe)
@@ -215,12 +275,8 @@ pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loade
         path: path.to_path_buf(),
         message,
     };
-    let Decoding {
-        probe,
-        mut input,
-        mut decoder,
-        stream_index,
-    } = open(path)?;
+    let mut decoding = open(path)?;
+    let probe = decoding.probe;
     let mut report = LoadReport::new(path.to_path_buf(), SourceKind::Video);
     let converter = Converter::new(&probe, options).map_err(|cause| LoadError::Geometry {
         path: path.to_path_buf(),
@@ -255,39 +311,12 @@ pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loade
         first_convert_failure: None,
         stopped_at_limit: false,
     };
-    let mut decode_errors = 0usize;
-    let mut first_error: Option<String> = None;
-    let mut read_error: Option<String> = None;
-    let mut packet = ffmpeg::Packet::empty();
-    let mut wants_more = true;
-    while wants_more {
-        job.check()?;
-        match packet.read(&mut input) {
-            Ok(()) => {}
-            Err(ffmpeg::Error::Eof) => break,
-            Err(ffmpeg::Error::InvalidData) => {
-                decode_errors += 1;
-                first_error.get_or_insert_with(|| "corrupt packet skipped".into());
-                continue;
-            }
-            Err(e) => {
-                read_error = Some(e.to_string());
-                break;
-            }
-        }
-        if packet.stream() != stream_index {
-            continue;
-        }
-        if let Err(e) = decoder.send_packet(&packet) {
-            decode_errors += 1;
-            first_error.get_or_insert_with(|| e.to_string());
-        }
-        wants_more = collector.drain(&mut decoder, job);
-    }
-    if wants_more && decoder.send_eof().is_ok() {
-        wants_more = collector.drain(&mut decoder, job);
-    }
-    job.check()?;
+    let Pumped {
+        decode_errors,
+        first_error,
+        read_error,
+        stopped,
+    } = decoding.pump(job, |decoder| collector.drain(decoder, job))?;
 
     let Collector {
         data,
@@ -308,7 +337,7 @@ pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loade
             "no frame could be decoded ({index} decoded in all): {cause}"
         )));
     }
-    let decoded_all = wants_more && !stopped_at_limit;
+    let decoded_all = !stopped && !stopped_at_limit;
     report.frames_found = if decoded_all {
         index
     } else {
@@ -453,81 +482,45 @@ impl VideoReader {
         let out = self.converter.output();
         let mut slot = vec![0u8; out.bytes()];
         let mut decoded = VideoFrame::empty();
-        let mut packet = ffmpeg::Packet::empty();
         let mut index = 0usize;
-        let mut first_error: Option<String> = None;
-        let mut more = true;
-        let Decoding {
-            input,
-            decoder,
-            stream_index,
-            ..
-        } = &mut self.decoding;
+        let mut convert_error: Option<String> = None;
         let converter = &mut self.converter;
-        let mut drain = |decoder: &mut ffmpeg::decoder::Video,
-                         index: &mut usize,
-                         first_error: &mut Option<String>|
-         -> bool {
+        let pumped = self.decoding.pump(job, |decoder| {
             while decoder.receive_frame(&mut decoded).is_ok() {
-                let i = *index;
-                *index += 1;
+                let i = index;
+                index += 1;
                 if !wants(i) {
                     continue;
                 }
-                let converted = ArrayViewMut3::from_shape(
-                    (out.height, out.width, out.channels),
-                    slot.as_mut_slice(),
-                )
-                .map_err(|e| e.to_string())
-                .and_then(|view| converter.convert(&decoded, view));
+                let shape = (out.height, out.width, out.channels);
+                let converted = ArrayViewMut3::from_shape(shape, slot.as_mut_slice())
+                    .map_err(|e| e.to_string())
+                    .and_then(|view| converter.convert(&decoded, view));
                 match converted {
                     Ok(()) => {
-                        let view = ArrayView3::from_shape(
-                            (out.height, out.width, out.channels),
-                            &slot[..],
-                        );
-                        if let Ok(view) = view
+                        if let Ok(view) = ArrayView3::from_shape(shape, &slot[..])
                             && !on_frame(i, view)
                         {
                             return false;
                         }
                     }
                     Err(e) => {
-                        first_error.get_or_insert(e);
+                        convert_error.get_or_insert(e);
                     }
                 }
             }
             true
-        };
-        while more {
-            job.check()?;
-            match packet.read(input) {
-                Ok(()) => {}
-                Err(ffmpeg::Error::Eof) => break,
-                Err(ffmpeg::Error::InvalidData) => continue,
-                Err(e) => {
-                    first_error.get_or_insert(e.to_string());
-                    break;
-                }
-            }
-            if packet.stream() != *stream_index {
-                continue;
-            }
-            if let Err(e) = decoder.send_packet(&packet) {
-                first_error.get_or_insert(e.to_string());
-            }
-            more = drain(decoder, &mut index, &mut first_error);
-        }
-        if more && decoder.send_eof().is_ok() {
-            drain(decoder, &mut index, &mut first_error);
-        }
-        job.check()?;
+        })?;
         if index == 0 {
             return Err(LoadError::Video {
                 path: self.path.clone(),
                 message: format!(
                     "no frame could be decoded: {}",
-                    first_error.unwrap_or_else(|| "the stream is empty".into())
+                    pumped
+                        .read_error
+                        .or(pumped.first_error)
+                        .or(convert_error)
+                        .unwrap_or_else(|| "the stream is empty".into())
                 ),
             });
         }
