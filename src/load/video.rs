@@ -480,6 +480,7 @@ impl VideoReader {
         mut on_frame: impl FnMut(usize, ArrayView3<u8>) -> bool,
     ) -> Result<usize, LoadError> {
         let out = self.converter.output();
+        let shape = (out.height, out.width, out.channels);
         let mut slot = vec![0u8; out.bytes()];
         let mut decoded = VideoFrame::empty();
         let mut index = 0usize;
@@ -492,7 +493,6 @@ impl VideoReader {
                 if !wants(i) {
                     continue;
                 }
-                let shape = (out.height, out.width, out.channels);
                 let converted = ArrayViewMut3::from_shape(shape, slot.as_mut_slice())
                     .map_err(|e| e.to_string())
                     .and_then(|view| converter.convert(&decoded, view));
