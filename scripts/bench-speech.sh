@@ -3,7 +3,8 @@
 # into 30 s windows) against whisper over the whole audio (--no-vad), on two clips:
 #   half:  sentences separated by 3–4 s pauses, about half silence
 #   dense: the same sentences with 0.4 s pauses, mostly speech
-# Commands take turns, median of $RUNS; wall, CPU and peak RSS, and the real-time factor.
+# Gated and whole runs alternate; median of $RUNS; wall, CPU and peak RSS, the real-time
+# factor, and the speed-up gating gives (ratio of the medians, and of each pair).
 # Needs the models: stackscope models install --all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,18 +51,37 @@ clip dense 0.4
 measure() { /usr/bin/time -f "%e %U %S %M" "$@" 2>&1 >/dev/null | tail -n 1 | awk '{print $1, $2 + $3, $4}'; }
 col() { local c=$1; shift; printf '%s\n' "$@" | awk -v c="$c" '{print $c}' | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 
-printf '%-22s %8s %8s %10s %8s %s\n' "" "wall s" "cpu s" "rss KB" "× RT" "speech, windows, words, wpm"
-for name in half dense; do
-  for mode in vad whole; do
-    args=(analyze -a speech-rate -o "$D/$name-$mode.json" "$D/$name.wav")
-    [ "$mode" = whole ] && args+=(--no-vad)
-    runs=()
-    for _ in $(seq "$RUNS"); do runs+=("$(measure "$BIN" "${args[@]}")"); done
-    wall=$(col 1 "${runs[@]}")
-    info=$(python3 -c "
+args_for() {
+  local name=$1 mode=$2
+  printf '%s\n' analyze -a speech-rate -o "$D/$name-$mode.json" "$D/$name.wav"
+  [ "$mode" = whole ] && echo --no-vad
+  return 0
+}
+row() {
+  local name=$1 mode=$2; shift 2
+  local wall; wall=$(col 1 "$@")
+  local info; info=$(python3 -c "
 import json; s = json.load(open('$D/$name-$mode.json'))['summary']
 print(f\"{s['speech_seconds']} s, {s['whisper_windows']}, {s['words']}, {s['words_per_minute_speaking']}\")")
-    printf '%-22s %8s %8s %10s %8s %s\n' "$name / $mode" "$wall" "$(col 2 "${runs[@]}")" \
-      "$(col 3 "${runs[@]}")" "$(awk -v w="$wall" 'BEGIN{printf "%.3f", w / 60}')" "$info"
+  printf '%-22s %8s %8s %10s %8s %s\n' "$name / $mode" "$wall" "$(col 2 "$@")" \
+    "$(col 3 "$@")" "$(awk -v w="$wall" 'BEGIN{printf "%.3f", w / 60}')" "$info"
+}
+
+printf '%-22s %8s %8s %10s %8s %s\n' "" "wall s" "cpu s" "rss KB" "× RT" "speech, windows, words, wpm"
+for name in half dense; do
+  # Gated and whole runs alternate, so that a busy spell on a shared machine hits both.
+  gated=() whole=() ratios=()
+  for _ in $(seq "$RUNS"); do
+    mapfile -t a < <(args_for "$name" vad)
+    g=$(measure "$BIN" "${a[@]}")
+    mapfile -t a < <(args_for "$name" whole)
+    w=$(measure "$BIN" "${a[@]}")
+    gated+=("$g") whole+=("$w")
+    ratios+=("$(awk -v g="${g%% *}" -v w="${w%% *}" 'BEGIN{printf "%.2f", w / g}')")
   done
+  row "$name" vad "${gated[@]}"
+  row "$name" whole "${whole[@]}"
+  printf '%-22s %8s   (each pair: %s)\n' "$name: gating speed-up" \
+    "$(awk -v g="$(col 1 "${gated[@]}")" -v w="$(col 1 "${whole[@]}")" 'BEGIN{printf "%.2f×", w / g}')" \
+    "$(printf '%s\n' "${ratios[@]}" | sort -n | tr '\n' ' ' | sed 's/ $//')"
 done
