@@ -1,5 +1,5 @@
-//! Analyzer building blocks on 2 cores: Silero VAD over 60 s of audio with 1 and 2 ONNX
-//! Runtime threads, and whisper tiny.en on one packed 29 s window. Needs the models
+//! Analyzer building blocks on 2 cores: Silero VAD over 60 s of audio, its streaming and its
+//! sequence export, with 1 and 2 ONNX Runtime threads, and whisper tiny.en on one packed 29 s window. Needs the models
 //! (`stackscope models install --all`); speech is espeak-ng's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -32,23 +32,27 @@ fn bench(c: &mut Criterion) {
     let store = ModelStore::default();
     let dir = tempfile::tempdir().unwrap();
     let audio = speech(dir.path());
-    let vad_model = store
-        .require("silero-vad", "silero_vad.onnx")
-        .expect("run `stackscope models install --all` first");
-
     let mut group = c.benchmark_group("analyze");
     group.sample_size(10);
-    for threads in [1, 2] {
-        let settings = RuntimeSettings {
-            threads,
-            ..RuntimeSettings::default()
-        };
-        let rt = Runtime::get(&settings, &store).unwrap();
-        let (session, _) = rt.session(&vad_model, &settings).unwrap();
-        let mut vad = SileroVad::new(session).unwrap();
-        group.bench_function(format!("vad_60s_{threads}_thread"), |b| {
-            b.iter(|| vad.probabilities(&audio, &Job::new()).unwrap())
-        });
+    for (export, file) in [
+        ("streaming", analyze::models::VAD_STREAMING_FILE),
+        ("sequence", analyze::models::VAD_SEQUENCE_FILE),
+    ] {
+        let vad_model = store
+            .require("silero-vad", file)
+            .expect("run `stackscope models install --all` first");
+        for threads in [1, 2] {
+            let settings = RuntimeSettings {
+                threads,
+                ..RuntimeSettings::default()
+            };
+            let rt = Runtime::get(&settings, &store).unwrap();
+            let (session, _) = rt.session(&vad_model, &settings).unwrap();
+            let mut vad = SileroVad::new(session).unwrap();
+            group.bench_function(format!("vad_{export}_60s_{threads}_thread"), |b| {
+                b.iter(|| vad.probabilities(&audio, &Job::new()).unwrap())
+            });
+        }
     }
 
     let model = store

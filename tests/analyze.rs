@@ -225,6 +225,42 @@ fn vad_finds_each_utterance_within_100_ms_and_nothing_in_noise() {
 }
 
 #[test]
+fn sequence_vad_matches_the_streaming_export_chunk_for_chunk() {
+    use analyze::models::{VAD_SEQUENCE_FILE, VAD_STREAMING_FILE};
+    use analyze::vad::{SileroVad, VadLayout};
+
+    let env = env();
+    let open = |file: &str| {
+        let (session, used) = env.onnx_session("silero-vad", file).unwrap();
+        SileroVad::open(&used.file, session).unwrap()
+    };
+    let mut streaming = open(VAD_STREAMING_FILE);
+    let mut sequence = open(VAD_SEQUENCE_FILE);
+    assert_eq!(streaming.layout(), VadLayout::Streaming);
+    assert_eq!(sequence.layout(), VadLayout::Sequence);
+
+    let dir = tempfile::tempdir().unwrap();
+    let parts: Vec<Vec<f32>> = SENTENCES.iter().map(|s| speak(dir.path(), s)).collect();
+    // Over 512 chunks, so the state crosses a block boundary, and a length that is not a
+    // whole number of chunks, so the last one is padded.
+    let (mut audio, _) = clip(&parts, &[0.7, 1.3, 0.4, 2.0, 0.9, 1.1, 0.5], 0.003);
+    audio.truncate(audio.len() - 100);
+    assert!(audio.len() > 600 * 512, "{}", audio.len());
+    let job = Job::new();
+    let a = streaming.probabilities(&audio, &job).unwrap();
+    let b = sequence.probabilities(&audio, &job).unwrap();
+    assert_eq!(a.len(), audio.len().div_ceil(512));
+    assert_eq!(b.len(), a.len());
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst <= 1e-6, "largest difference {worst}");
+    assert!(a.iter().any(|&p| p > 0.9) && a.iter().any(|&p| p < 0.1));
+}
+
+#[test]
 fn converted_whisper_transcribes_speech_and_speech_rate_matches_the_known_rate() {
     let dir = tempfile::tempdir().unwrap();
     let parts: Vec<Vec<f32>> = SENTENCES.iter().map(|s| speak(dir.path(), s)).collect();
@@ -427,7 +463,9 @@ fn models_install_is_idempotent_and_repairs_a_corrupted_file() {
     assert_eq!(entry.sources[0].package, "silero-vad");
     assert_eq!(entry.sources[0].version, "6.2.3");
     assert_eq!(entry.licence, "MIT");
-    assert_eq!(entry.files[0].size, 2_327_524);
+    let size = |file: &str| entry.files.iter().find(|f| f.name == file).unwrap().size;
+    assert_eq!(size("silero_vad.onnx"), 2_327_524);
+    assert_eq!(size("silero_vad_16k_sequence.onnx"), 1_246_165);
     // Nothing is left behind but the model and the manifest.
     let mut names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -451,4 +489,29 @@ fn models_install_is_idempotent_and_repairs_a_corrupted_file() {
         stderr.contains("stackscope models install silero-vad"),
         "{stderr}"
     );
+
+    // An install made before a file was added to the model: intact as recorded, but
+    // incomplete, so install completes it rather than calling it installed.
+    assert_eq!(
+        store.install("silero-vad", &job).unwrap(),
+        InstallOutcome::Repaired
+    );
+    let manifest_path = dir.path().join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    manifest["models"]["silero-vad"]["files"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|f| f["name"] != "silero_vad_16k_sequence.onnx");
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let added = dir.path().join("silero-vad/silero_vad_16k_sequence.onnx");
+    std::fs::remove_file(&added).unwrap();
+    assert!(store.verify("silero-vad").unwrap());
+    assert!(!store.is_installed("silero-vad"));
+    assert_eq!(
+        store.install("silero-vad", &job).unwrap(),
+        InstallOutcome::Repaired
+    );
+    assert!(added.is_file());
+    assert!(store.is_installed("silero-vad"));
 }

@@ -256,20 +256,35 @@ impl VoiceActivity {
     }
 }
 
-/// Runs the VAD over 16 kHz audio with progress; shared by `vad` and `speech_rate`.
+/// Loads ONNX Runtime and the VAD model; shared by `vad` and `speech_rate`, which run it on a
+/// thread of its own while the audio decodes (the two take about as long).
+pub(crate) fn open_vad(env: &Environment) -> Result<(vad::SileroVad, ModelUsed), AnalyzeError> {
+    let (session, used) = env.onnx_session("silero-vad", models::VAD_SEQUENCE_FILE)?;
+    let model = vad::SileroVad::open(&used.file, session)?;
+    Ok((model, used))
+}
+
+/// Runs the VAD over 16 kHz audio with progress: the segments and each chunk's probability.
 pub(crate) fn detect_speech(
-    env: &Environment,
+    model: &mut vad::SileroVad,
     settings: &VadSettings,
     audio: &[f32],
     job: &Job,
-) -> Result<(Vec<vad::Segment>, Vec<f32>, ModelUsed), AnalyzeError> {
-    let (session, used) = env.onnx_session("silero-vad", "silero_vad.onnx")?;
-    let mut model = vad::SileroVad::open(&used.file, session)?;
+) -> Result<(Vec<vad::Segment>, Vec<f32>), AnalyzeError> {
     job.set_message("voice activity");
     job.set_total(audio.len().div_ceil(vad::CHUNK) as u64);
     let probs = model.probabilities(audio, job)?;
-    job.advance(probs.len() as u64);
-    Ok((vad::segments(&probs, audio.len(), settings), probs, used))
+    Ok((vad::segments(&probs, audio.len(), settings), probs))
+}
+
+/// Joins a scoped thread, turning its panic into an error rather than propagating it.
+pub(crate) fn join_loader<T>(
+    handle: std::thread::ScopedJoinHandle<'_, Result<T, AnalyzeError>>,
+    what: &str,
+) -> Result<T, AnalyzeError> {
+    handle
+        .join()
+        .unwrap_or_else(|_| Err(AnalyzeError::Runtime(format!("{what} failed"))))
 }
 
 impl Analyzer for VoiceActivity {
@@ -288,8 +303,14 @@ impl Analyzer for VoiceActivity {
     fn run(&mut self, source: &Source, job: &Job) -> Result<AnalysisResult, AnalyzeError> {
         let started = std::time::Instant::now();
         job.set_message("decoding audio");
-        let audio = load_speech_audio(&source.path, job)?;
-        let (segments, probs, used) = detect_speech(&self.env, &self.settings, &audio, job)?;
+        let (audio, opened) = std::thread::scope(|scope| {
+            let opening = scope.spawn(|| open_vad(&self.env));
+            let audio = load_speech_audio(&source.path, job);
+            (audio, join_loader(opening, "loading the VAD model"))
+        });
+        let audio = audio?;
+        let (mut model, used) = opened?;
+        let (segments, probs) = detect_speech(&mut model, &self.settings, &audio, job)?;
         let duration = audio.len() as f64 / f64::from(vad::SAMPLE_RATE);
         let chunk_secs = vad::CHUNK as f64 / f64::from(vad::SAMPLE_RATE);
         let events: Vec<Event> = segments

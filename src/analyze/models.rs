@@ -86,6 +86,11 @@ const ORT_GPU_WHEEL: Artifact = Artifact {
     size: 255_560_985,
 };
 
+/// Silero VAD's 16 kHz sequence export, the one the analyzers run.
+pub const VAD_SEQUENCE_FILE: &str = "silero_vad_16k_sequence.onnx";
+/// Silero VAD's stock streaming export.
+pub const VAD_STREAMING_FILE: &str = "silero_vad.onnx";
+
 const SILERO_WHEEL: Artifact = Artifact {
     package: "silero-vad",
     version: "6.2.3",
@@ -175,7 +180,16 @@ pub static CATALOG: &[ModelSpec] = &[
         purpose: "voice activity detection (analyzers vad, speech_rate)",
         licence: "MIT",
         sources: &[SILERO_WHEEL],
-        build: Build::Extract(&[(0, "silero_vad/data/silero_vad.onnx", "silero_vad.onnx")]),
+        // The sequence export is what the analyzers run; the streaming one is kept as the
+        // reference it is tested and benchmarked against.
+        build: Build::Extract(&[
+            (
+                0,
+                "silero_vad/data/silero_vad_16k_sequence.onnx",
+                VAD_SEQUENCE_FILE,
+            ),
+            (0, "silero_vad/data/silero_vad.onnx", VAD_STREAMING_FILE),
+        ]),
         in_all: true,
     },
     ModelSpec {
@@ -395,7 +409,8 @@ impl ModelStore {
     pub fn install(&self, name: &str, job: &Job) -> Result<InstallOutcome, AnalyzeError> {
         let spec = spec(name)?;
         let was_recorded = self.manifest()?.models.contains_key(name);
-        if was_recorded && self.verify(name)? {
+        // `is_installed` also catches a file that a newer stackscope added to the model.
+        if was_recorded && self.is_installed(name) && self.verify(name)? {
             return Ok(InstallOutcome::AlreadyInstalled);
         }
         std::fs::create_dir_all(&self.dir).map_err(|e| AnalyzeError::io(&self.dir, e))?;

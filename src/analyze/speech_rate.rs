@@ -13,7 +13,7 @@ use super::vad::{self, Segment, VadSettings};
 use super::whisper::{Transcriber, Word};
 use super::{
     AnalysisResult, AnalyzeError, Analyzer, Environment, Event, Inputs, ModelUsed, Series, Source,
-    detect_speech, load_speech_audio, round3,
+    detect_speech, join_loader, load_speech_audio, open_vad, round3,
 };
 use crate::job::Job;
 
@@ -218,28 +218,32 @@ impl Analyzer for SpeechRate {
     fn run(&mut self, source: &Source, job: &Job) -> Result<AnalysisResult, AnalyzeError> {
         let started = std::time::Instant::now();
         let (model, threads) = self.whisper_model()?;
-        // whisper.cpp loads its model (a few hundred ms) while the audio decodes and the VAD
-        // runs on this thread.
+        // whisper.cpp loads its model (a few hundred ms) and ONNX Runtime the VAD while the
+        // audio decodes; the VAD then runs on this thread.
         let (transcriber, found) = std::thread::scope(|scope| {
             let loading = scope.spawn(|| Transcriber::open(&model, threads));
+            let opening = self
+                .settings
+                .use_vad
+                .then(|| scope.spawn(|| open_vad(&self.env)));
             let found = (|| {
                 job.set_message("decoding audio");
-                let audio = load_speech_audio(&source.path, job)?;
-                if !self.settings.use_vad {
+                let audio = load_speech_audio(&source.path, job);
+                let opened = opening
+                    .map(|o| join_loader(o, "loading the VAD model"))
+                    .transpose();
+                let audio = audio?;
+                let Some((mut vad, used)) = opened? else {
                     let all = Segment {
                         start: 0,
                         end: audio.len(),
                     };
                     return Ok((audio, vec![all], None));
-                }
-                let (segments, _, used) =
-                    detect_speech(&self.env, &self.settings.vad, &audio, job)?;
+                };
+                let (segments, _) = detect_speech(&mut vad, &self.settings.vad, &audio, job)?;
                 Ok::<_, AnalyzeError>((audio, segments, Some(used)))
             })();
-            let transcriber = loading
-                .join()
-                .unwrap_or_else(|_| Err(AnalyzeError::Whisper("loading the model failed".into())));
-            (transcriber, found)
+            (join_loader(loading, "loading the whisper model"), found)
         });
         let (audio, segments, vad_model) = found?;
         let transcriber = transcriber?;
