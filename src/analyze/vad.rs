@@ -1,9 +1,10 @@
 //! Voice activity with Silero VAD: 16 kHz mono in 512-sample chunks, each fed with the 64
 //! samples before it and the recurrent state the previous chunk returned, as the model was
-//! trained. Both of Silero's ONNX exports are read: the streaming one (a chunk per call)
-//! and the sequence one (a block of chunks per call), which agree bit for bit. Probabilities become speech segments with hysteresis (start above `threshold`,
-//! end below `threshold − 0.15`), a minimum silence that ends a segment, a minimum speech
-//! duration, a maximum one (split at the longest pause inside) and padding.
+//! trained. Both of Silero's ONNX exports are read: the streaming one (a chunk per call) and
+//! the sequence one (a block of chunks per call), which agree bit for bit. Probabilities
+//! become speech segments with hysteresis (start above `threshold`, end below
+//! `threshold − 0.15`), a minimum silence that ends a segment, a minimum speech duration, a
+//! maximum one (split at the longest pause inside) and padding.
 
 use std::path::Path;
 
@@ -192,10 +193,8 @@ impl SileroVad {
             job.check()?;
             let rows = block.len().div_ceil(CHUNK);
             let mut input = Array2::<f32>::zeros((rows, CONTEXT + CHUNK));
-            for (row, chunk) in input.outer_iter_mut().zip(block.chunks(CHUNK)) {
-                let row = row.into_slice().ok_or_else(|| {
-                    AnalyzeError::Runtime("VAD input buffer is not contiguous".into())
-                })?;
+            let rows_data = contiguous(&mut input)?.chunks_exact_mut(CONTEXT + CHUNK);
+            for (row, chunk) in rows_data.zip(block.chunks(CHUNK)) {
                 row[..CONTEXT].copy_from_slice(&context);
                 row[CONTEXT..CONTEXT + chunk.len()].copy_from_slice(chunk);
                 context.copy_from_slice(&row[CHUNK..]);
