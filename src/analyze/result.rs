@@ -97,8 +97,10 @@ impl AnalysisResult {
         self.series.iter().find(|s| s.name == name)
     }
 
-    pub fn write_json(&self, path: &Path) -> Result<(), AnalyzeError> {
-        write_atomically(path, |w| {
+    /// Writes the result as JSON; an existing file is replaced only with `overwrite`, and
+    /// never when it is the analysed clip.
+    pub fn write_json(&self, path: &Path, overwrite: bool) -> Result<(), AnalyzeError> {
+        write_atomically(path, &[&self.source], overwrite, |w| {
             serde_json::to_writer_pretty(&mut *w, self).map_err(std::io::Error::other)?;
             w.write_all(b"\n")
         })
@@ -153,8 +155,8 @@ impl AnalysisResult {
         Ok(())
     }
 
-    pub fn write_csv_file(&self, path: &Path) -> Result<(), AnalyzeError> {
-        write_atomically(path, |w| self.write_csv(w))
+    pub fn write_csv_file(&self, path: &Path, overwrite: bool) -> Result<(), AnalyzeError> {
+        write_atomically(path, &[&self.source], overwrite, |w| self.write_csv(w))
     }
 }
 
@@ -162,10 +164,14 @@ const CSV_HEADER: &str = "analyzer,track,start,end,label,score,payload";
 
 /// Several results in one JSON file: the result itself when there is one (the shape a
 /// single analyzer writes), else an array of them.
-pub fn write_results_json(results: &[AnalysisResult], path: &Path) -> Result<(), AnalyzeError> {
+pub fn write_results_json(
+    results: &[AnalysisResult],
+    path: &Path,
+    overwrite: bool,
+) -> Result<(), AnalyzeError> {
     match results {
-        [one] => one.write_json(path),
-        many => write_atomically(path, |w| {
+        [one] => one.write_json(path, overwrite),
+        many => write_atomically(path, &sources(many), overwrite, |w| {
             serde_json::to_writer_pretty(&mut *w, many).map_err(std::io::Error::other)?;
             w.write_all(b"\n")
         }),
@@ -186,17 +192,26 @@ pub fn read_results_json(path: &Path) -> Result<Vec<AnalysisResult>, AnalyzeErro
 }
 
 /// Several results in one CSV file under one header; the `analyzer` column tells them apart.
-pub fn write_results_csv(results: &[AnalysisResult], path: &Path) -> Result<(), AnalyzeError> {
-    write_atomically(path, |w| {
+pub fn write_results_csv(
+    results: &[AnalysisResult],
+    path: &Path,
+    overwrite: bool,
+) -> Result<(), AnalyzeError> {
+    write_atomically(path, &sources(results), overwrite, |w| {
         writeln!(w, "{CSV_HEADER}")?;
         results.iter().try_for_each(|r| r.write_csv_rows(w))
     })
 }
 
-/// Refuses an output path that cannot be written (a folder, a missing parent) before an
-/// analysis runs, rather than after. Existing files are replaced.
-pub fn check_output(path: &Path) -> Result<(), AnalyzeError> {
-    crate::export::check_output(path, true).map_err(|e| AnalyzeError::io(path, e))
+/// The clips results were computed from: outputs may not be any of them.
+fn sources(results: &[AnalysisResult]) -> Vec<&Path> {
+    results.iter().map(|r| r.source.as_path()).collect()
+}
+
+/// Refuses an output before an analysis runs rather than after: a folder, a missing parent,
+/// one of the `inputs`, or an existing file without `overwrite`.
+pub fn check_output(path: &Path, inputs: &[&Path], overwrite: bool) -> Result<(), AnalyzeError> {
+    Ok(crate::output::check(path, inputs, overwrite)?)
 }
 
 /// RFC 4180 quoting, only where a field needs it.
@@ -208,30 +223,21 @@ fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Writes beside the target and renames, so a failed write never leaves half a file where
-/// a good one was.
+/// Writes beside the target and renames ([`crate::output::Output`]), so a failed write
+/// never leaves half a file where a good one was.
 pub(crate) fn write_atomically(
     path: &Path,
+    inputs: &[&Path],
+    overwrite: bool,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> Result<(), AnalyzeError> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| AnalyzeError::io(path, "not a file name"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(".partial");
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::new(file);
-        write(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        AnalyzeError::io(path, e)
-    })
+    let out = crate::output::Output::begin(path, inputs, overwrite)?;
+    let mut w = std::io::BufWriter::new(out.create()?);
+    write(&mut w)
+        .and_then(|()| w.into_inner().map(drop).map_err(|e| e.into_error()))
+        .map_err(|e| out.io_error(e))?;
+    out.commit()?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -284,10 +290,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         let r = sample();
-        r.write_json(&path).unwrap();
+        r.write_json(&path, false).unwrap();
         assert_eq!(AnalysisResult::read_json(&path).unwrap(), r);
         let bad = dir.path().join("missing").join("r.json");
-        assert!(r.write_json(&bad).is_err());
+        assert!(r.write_json(&bad, true).is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

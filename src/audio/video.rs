@@ -15,8 +15,9 @@ use serde::Serialize;
 use super::error::AudioError;
 use super::render::{Canvas, Renderer, Style, VisualSettings, YuvFrame};
 use super::spectrum::{Spectrum, SpectrumSettings, analyze};
-use crate::export::{EncoderSettings, ExportError, Mp4Writer, PRESETS, check_output};
+use crate::export::{EncoderSettings, ExportError, Mp4Writer, PRESETS};
 use crate::job::Job;
+use crate::output::{self, Output};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VisualizeSettings {
@@ -56,7 +57,8 @@ impl VisualizeSettings {
         s
     }
 
-    fn check_encoder(&self, out: &Path) -> Result<(), AudioError> {
+    /// Checks the encoder settings and the output (which may not be the audio file itself).
+    fn check_encoder(&self, out: &Path, audio: &Path) -> Result<(), AudioError> {
         if self.crf > 51 {
             return Err(ExportError::Crf(self.crf).into());
         }
@@ -67,7 +69,7 @@ impl VisualizeSettings {
                 PRESETS.join(", ")
             )));
         }
-        check_output(out, self.overwrite)?;
+        output::check(out, &[audio], self.overwrite).map_err(ExportError::from)?;
         Ok(())
     }
 }
@@ -97,7 +99,7 @@ pub fn visualize(
     job: &Job,
 ) -> Result<VisualizeReport, AudioError> {
     let started = Instant::now();
-    settings.check_encoder(out)?;
+    settings.check_encoder(out, audio)?;
     let renderer = Renderer::new(&settings.visual)?;
     let spectrum = analyze(audio, &settings.spectrum_for_style(), job)?;
     let analysis_secs = started.elapsed().as_secs_f64();
@@ -122,7 +124,7 @@ pub fn render_video(
     job: &Job,
 ) -> Result<VisualizeReport, AudioError> {
     let started = Instant::now();
-    settings.check_encoder(out)?;
+    settings.check_encoder(out, audio)?;
     let visual = renderer.settings();
     let (width, height) = (visual.width, visual.height);
     let encoder_settings = EncoderSettings {
@@ -133,14 +135,11 @@ pub fn render_video(
         preset: settings.preset.clone(),
         audio: Some(audio.to_path_buf()),
     };
-    let result = Mp4Writer::create(out, &encoder_settings)
-        .map_err(AudioError::from)
-        .and_then(|writer| run(spectrum, renderer, writer, job));
-    if let Err(e) = result {
-        // Nothing half-written may stay behind, whatever failed.
-        let _ = std::fs::remove_file(out);
-        return Err(e);
-    }
+    // Written beside the target and renamed on success: the old file survives any failure.
+    let output = Output::begin(out, &[audio], settings.overwrite).map_err(ExportError::from)?;
+    let writer = Mp4Writer::create(&output, &encoder_settings)?;
+    run(spectrum, renderer, writer, job)?;
+    let bytes = output.commit().map_err(ExportError::from)?;
     let frames = spectrum.frames as u64;
     Ok(VisualizeReport {
         path: out.to_path_buf(),
@@ -151,7 +150,7 @@ pub fn render_video(
         fps: spectrum.fps,
         video_secs: frames as f64 / spectrum.fps,
         audio_secs: spectrum.duration_secs(),
-        bytes: std::fs::metadata(out).map(|m| m.len()).unwrap_or(0),
+        bytes,
         analysis_secs: 0.0,
         elapsed_secs: started.elapsed().as_secs_f64(),
     })

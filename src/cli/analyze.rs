@@ -68,6 +68,10 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
 
+    /// Overwrite the output files if they exist.
+    #[arg(long)]
+    pub force: bool,
+
     /// The model cache (default: STACKSCOPE_MODELS, else $XDG_CACHE_HOME/stackscope/models).
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
@@ -309,7 +313,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     for path in [&args.output, &args.csv].into_iter().flatten() {
-        analyze::check_output(path)?;
+        analyze::check_output(path, &[&args.clip], args.force)?;
+    }
+    if let (Some(json), Some(csv)) = (&args.output, &args.csv) {
+        anyhow::ensure!(json != csv, "-o and --csv name the same file");
     }
     let job = Job::new();
     cancel_on_ctrl_c(&job);
@@ -321,11 +328,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         eprintln!("{}: {} on {}", m.name, m.file.display(), m.runtime);
     }
     if let Some(path) = &args.csv {
-        analyze::write_results_csv(&results, path)?;
+        analyze::write_results_csv(&results, path, args.force)?;
     }
     match &args.output {
         Some(path) => {
-            analyze::write_results_json(&results, path)?;
+            analyze::write_results_json(&results, path, args.force)?;
             results.iter().for_each(print_summary);
             println!("wrote {}", path.display());
             if let Some(csv) = &args.csv {

@@ -1,13 +1,12 @@
 //! `stackscope reduce`, `roi` and `profile`: the analysis ops on the command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Args;
 use ndarray::Axis;
 use stackscope::display::save_image;
 use stackscope::ops::{self, LineSpec, ReduceOp, Shape};
-use stackscope::{FrameStack, Job, load};
+use stackscope::{FrameStack, Job, load, output};
 
 use super::progress::{ProgressDisplay, cancel_on_ctrl_c};
 use super::{LoadArgs, MappingArgs, MaskArgs, NormalizeArgs};
@@ -34,6 +33,9 @@ pub struct ReduceArgs {
     /// Output: .png (display mapping), .tif/.tiff or .npy (f32 values).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub mask: MaskArgs,
     #[command(flatten)]
@@ -44,7 +46,22 @@ pub struct ReduceArgs {
     pub load: LoadArgs,
 }
 
+/// Every file a command reads: outputs may be none of them.
+fn inputs<'a>(
+    path: &'a Path,
+    mask: &'a MaskArgs,
+    normalize: Option<&'a NormalizeArgs>,
+) -> Vec<&'a Path> {
+    let mut v = vec![path];
+    v.extend(mask.mask.as_deref());
+    v.extend(normalize.and_then(|n| n.ref_file.as_deref()));
+    v
+}
+
 pub fn reduce(args: &ReduceArgs) -> anyhow::Result<()> {
+    let inputs = inputs(&args.path, &args.mask, Some(&args.normalize));
+    // Refused before any work: an existing output without --force, or an input.
+    output::check(&args.output, &inputs, args.force)?;
     let job = Job::new();
     cancel_on_ctrl_c(&job);
     let stack = load_stack(&args.path, &args.load, &job)?;
@@ -62,6 +79,8 @@ pub fn reduce(args: &ReduceArgs) -> anyhow::Result<()> {
         &args.output,
         result.view(),
         Some(args.mapping.mapping(result.view())),
+        &inputs,
+        args.force,
     )?;
     let (lo, hi) = stackscope::display::finite_range(result.view());
     println!(
@@ -99,6 +118,9 @@ pub struct RoiArgs {
     /// CSV file to write.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub normalize: NormalizeArgs,
     #[command(flatten)]
@@ -115,6 +137,8 @@ pub fn roi(args: &RoiArgs) -> anyhow::Result<()> {
         !shapes.is_empty(),
         "give at least one --rect, --ellipse, --polygon or --probe"
     );
+    let inputs = inputs(&args.path, &args.mask, Some(&args.normalize));
+    output::check(&args.output, &inputs, args.force)?;
     let job = Job::new();
     cancel_on_ctrl_c(&job);
     let stack = load_stack(&args.path, &args.load, &job)?;
@@ -153,9 +177,13 @@ pub fn roi(args: &RoiArgs) -> anyhow::Result<()> {
             .filter_map(|i| meta.frame_time_secs(i))
             .collect()
     });
-    let csv = ops::curves_csv(&curves, &meta.source_frames, times.as_deref(), args.median);
-    std::fs::write(&args.output, csv)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    let csv = ops::curves_csv(
+        &curves,
+        &meta.source_frames.to_vec(),
+        times.as_deref(),
+        args.median,
+    );
+    output::write_bytes(&args.output, &inputs, args.force, csv.as_bytes())?;
     println!(
         "wrote {}: {} regions × {} frames",
         args.output.display(),
@@ -186,6 +214,9 @@ pub struct ProfileArgs {
     /// Kymograph image (position across, frame down): .png, .tif or .npy.
     #[arg(long, value_name = "FILE")]
     pub kymograph: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub mapping: MappingArgs,
     #[command(flatten)]
@@ -196,6 +227,16 @@ pub struct ProfileArgs {
 
 pub fn profile(args: &ProfileArgs) -> anyhow::Result<()> {
     let line = LineSpec::parse(&args.line, args.width).map_err(anyhow::Error::msg)?;
+    let mut inputs = vec![args.path.as_path()];
+    inputs.extend(args.normalize.ref_file.as_deref());
+    output::check(&args.output, &inputs, args.force)?;
+    if let Some(kymo) = &args.kymograph {
+        output::check(kymo, &inputs, args.force)?;
+        anyhow::ensure!(
+            !output::same_file(kymo, &args.output) && kymo != &args.output,
+            "--kymograph and -o name the same file"
+        );
+    }
     let job = Job::new();
     cancel_on_ctrl_c(&job);
     let stack = load_stack(&args.path, &args.load, &job)?;
@@ -215,15 +256,16 @@ pub fn profile(args: &ProfileArgs) -> anyhow::Result<()> {
     let env = ops::envelope(&kymo, args.percentile);
     let samples = line.samples();
     let current = kymo.index_axis(Axis(0), args.frame).to_owned();
-    std::fs::write(&args.output, ops::profile_csv(&samples, &current, &env))
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    let csv = ops::profile_csv(&samples, &current, &env);
+    output::write_bytes(&args.output, &inputs, args.force, csv.as_bytes())?;
     println!(
         "wrote {}: {} positions",
         args.output.display(),
         samples.len()
     );
     if let Some(path) = &args.kymograph {
-        save_image(path, kymo.view(), Some(args.mapping.mapping(kymo.view())))?;
+        let mapping = Some(args.mapping.mapping(kymo.view()));
+        save_image(path, kymo.view(), mapping, &inputs, args.force)?;
         println!(
             "wrote {}: {} frames × {} positions",
             path.display(),

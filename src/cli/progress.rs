@@ -11,7 +11,8 @@ use stackscope::Job;
 /// The job Ctrl-C cancels; the handler is installed once per process.
 static CTRL_C_JOB: OnceLock<std::sync::Mutex<Option<Job>>> = OnceLock::new();
 
-/// Makes Ctrl-C cancel `job` (a second Ctrl-C while cancelling exits at once).
+/// Makes Ctrl-C cancel `job` (a second Ctrl-C while cancelling exits at once, after removing
+/// every temporary output file, so that not even a hidden partial file stays behind).
 pub fn cancel_on_ctrl_c(job: &Job) {
     let slot = CTRL_C_JOB.get_or_init(|| {
         let _ = ctrlc::set_handler(|| {
@@ -20,7 +21,10 @@ pub fn cancel_on_ctrl_c(job: &Job) {
                 .and_then(|m| m.lock().ok().and_then(|g| g.clone()));
             match guard {
                 Some(job) if !job.is_cancelled() => job.cancel(),
-                _ => std::process::exit(130),
+                _ => {
+                    stackscope::output::remove_pending();
+                    std::process::exit(130)
+                }
             }
         });
         std::sync::Mutex::new(None)

@@ -182,21 +182,21 @@ fn still(
     seconds: f64,
     job: &Job,
 ) -> anyhow::Result<()> {
-    if args.output.exists() && !args.force {
-        anyhow::bail!(
-            "{}: already exists; pass --force to overwrite it",
-            args.output.display()
-        );
-    }
+    // Refused before the audio is decoded: an existing file without --force, or the audio.
+    stackscope::output::check(&args.output, &[&args.audio], args.force)?;
     let renderer = Renderer::new(&settings.visual)?;
     let spectrum = audio::analyze(&args.audio, &settings.spectrum_for_style(), job)?;
     let frame = spectrum.frame_at(seconds);
     let rgba = renderer.render_rgba(&spectrum, frame);
     let (w, h) = (settings.visual.width as u32, settings.visual.height as u32);
     let image = image::RgbaImage::from_raw(w, h, rgba).context("frame buffer size")?;
+    let out = stackscope::output::Output::begin(&args.output, &[&args.audio], args.force)?;
+    let format = image::ImageFormat::from_path(&args.output)
+        .with_context(|| format!("{}: unknown image type", args.output.display()))?;
     image
-        .save(&args.output)
+        .save_with_format(out.temp_path(), format)
         .with_context(|| format!("{}: cannot write the image", args.output.display()))?;
+    out.commit()?;
     println!(
         "wrote {}: frame {frame} of {} ({:.3} s)",
         args.output.display(),

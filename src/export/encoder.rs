@@ -14,6 +14,7 @@ use ffmpeg_next as ffmpeg;
 use super::audio_track::AudioTrack;
 use super::error::ExportError;
 use crate::interp::{PlanesMut, Yuv420};
+use crate::output::Output;
 
 /// x264 presets, fastest first.
 pub const PRESETS: [&str; 10] = [
@@ -82,14 +83,16 @@ fn encode_err(path: &Path, what: &str, e: impl std::fmt::Display) -> ExportError
 }
 
 impl Mp4Writer {
-    /// Creates the file and writes its header.
-    pub fn create(path: &Path, settings: &EncoderSettings) -> Result<Self, ExportError> {
+    /// Opens `out`'s temporary file and writes the header; errors name the target.
+    pub fn create(out: &Output, settings: &EncoderSettings) -> Result<Self, ExportError> {
+        let path = out.target();
         crate::load::init_ffmpeg().map_err(|e| encode_err(path, "FFmpeg", e))?;
-        let mut output =
-            ffmpeg::format::output_as(path, "mp4").map_err(|e| ExportError::Unwritable {
+        let mut output = ffmpeg::format::output_as(out.temp_path(), "mp4").map_err(|e| {
+            ExportError::Unwritable {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
-            })?;
+            }
+        })?;
         let codec = ffmpeg::encoder::find_by_name("libx264")
             .ok_or_else(|| encode_err(path, "libx264", "not available in this FFmpeg"))?;
         let global_header = output

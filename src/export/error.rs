@@ -1,4 +1,5 @@
-//! What can go wrong in an export. The partial output file is removed in every case.
+//! What can go wrong in an export. The partial output file is removed in every case, and an
+//! existing file at the target is left as it was.
 
 use std::path::PathBuf;
 
@@ -7,11 +8,8 @@ use crate::source::SourceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("{}: already exists; pass --force to overwrite it", .path.display())]
-    Exists { path: PathBuf },
-
-    #[error("{}: is a directory; give a file name such as out.mp4", .path.display())]
-    IsDirectory { path: PathBuf },
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
 
     #[error("{}: cannot write here: {reason}", .path.display())]
     Unwritable { path: PathBuf, reason: String },

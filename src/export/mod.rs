@@ -2,8 +2,9 @@
 //! interpolated, streamed into libx264 on its own thread, with optional AAC audio.
 //!
 //! Memory stays flat: source frames are converted to YUV 4:2:0 one at a time, and output
-//! frames cycle through a fixed pool between the blender and the encoder. No temporary files;
-//! a failed or cancelled export removes its partial output.
+//! frames cycle through a fixed pool between the blender and the encoder. The MP4 is written beside
+//! the target and renamed on success ([`crate::output::Output`]): a failed or cancelled
+//! export leaves no partial file and any old file untouched.
 
 mod audio_track;
 mod encoder;
@@ -12,5 +13,4 @@ mod pipeline;
 
 pub use encoder::{EncoderSettings, Mp4Writer, PRESETS, fps_rational};
 pub use error::ExportError;
-pub(crate) use pipeline::check_output;
 pub use pipeline::{ExportReport, ExportSettings, export};

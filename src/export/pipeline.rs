@@ -20,6 +20,7 @@ use crate::interp::{
     BlendDevice, BlendError, BlendSchedule, Blender, Converter, Yuv420, choose, even_size,
 };
 use crate::job::Job;
+use crate::output::Output;
 use crate::source::FrameSource;
 
 /// Messages queued between the producer and the encoder (each holds up to two source frames).
@@ -92,32 +93,8 @@ enum ToEncoder {
     Finish,
 }
 
-pub(crate) fn check_output(path: &Path, overwrite: bool) -> Result<(), ExportError> {
-    if path.is_dir() {
-        return Err(ExportError::IsDirectory {
-            path: path.to_path_buf(),
-        });
-    }
-    if path.exists() && !overwrite {
-        return Err(ExportError::Exists {
-            path: path.to_path_buf(),
-        });
-    }
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !parent.is_dir() {
-        return Err(ExportError::Unwritable {
-            path: path.to_path_buf(),
-            reason: format!("the folder {} does not exist", parent.display()),
-        });
-    }
-    Ok(())
-}
-
 /// Exports `source` to an MP4 at `path`, blending `settings.steps` frames between each pair.
-/// On error or cancellation the partial file is removed.
+/// On error or cancellation nothing is left behind and an existing file is untouched.
 pub fn export(
     source: &mut dyn FrameSource,
     path: &Path,
@@ -149,7 +126,10 @@ pub fn export(
             width: geometry.width,
             height: geometry.height,
         })?;
-    check_output(path, settings.overwrite)?;
+    let mut inputs: Vec<&Path> = source.source_path().into_iter().collect();
+    inputs.extend(settings.audio.as_deref());
+    // Written beside the target and renamed on success: the old file survives any failure.
+    let output = Output::begin(path, &inputs, settings.overwrite)?;
     let encoder_settings = EncoderSettings {
         width,
         height,
@@ -160,17 +140,9 @@ pub fn export(
     };
     let choice = choose(settings.blend_device);
     let reason = choice.reason.clone();
-    let result = Mp4Writer::create(path, &encoder_settings)
-        .and_then(|writer| run(source, writer, choice, &schedule, (width, height), job));
-    let (blender, notes) = match result {
-        Ok(done) => done,
-        Err(e) => {
-            // Nothing half-written may stay behind, whatever failed.
-            let _ = std::fs::remove_file(path);
-            return Err(e);
-        }
-    };
-    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let (blender, notes) = Mp4Writer::create(&output, &encoder_settings)
+        .and_then(|writer| run(source, writer, choice, &schedule, (width, height), job))?;
+    let bytes = output.commit()?;
     let frames = schedule.len() as u64;
     Ok(ExportReport {
         path: path.to_path_buf(),

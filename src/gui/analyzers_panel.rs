@@ -391,7 +391,7 @@ impl AnalyzersPanel {
                 && let Some(p) = dialog(last_dir).set_file_name("analysis.json").save_file()
             {
                 self.outcome = Some(
-                    analyze::write_results_json(&self.results, &p)
+                    analyze::write_results_json(&self.results, &p, true)
                         .map(|()| format!("wrote {}", p.display()))
                         .map_err(|e| e.to_string()),
                 );
@@ -400,7 +400,7 @@ impl AnalyzersPanel {
                 && let Some(p) = dialog(last_dir).set_file_name("analysis.csv").save_file()
             {
                 self.outcome = Some(
-                    analyze::write_results_csv(&self.results, &p)
+                    analyze::write_results_csv(&self.results, &p, true)
                         .map(|()| format!("wrote {}", p.display()))
                         .map_err(|e| e.to_string()),
                 );

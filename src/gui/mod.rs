@@ -12,6 +12,7 @@ mod load_dialog;
 mod ops_panel;
 mod plots;
 mod task;
+mod texture;
 mod viewer;
 
 use std::path::PathBuf;
@@ -36,10 +37,14 @@ pub fn run(path: Option<PathBuf>) -> anyhow::Result<()> {
             .with_drag_and_drop(true),
         ..Default::default()
     };
-    eframe::run_native(
+    let result = eframe::run_native(
         "stackscope",
         options,
         Box::new(move |cc| Ok(Box::new(App::new(cc, path)))),
     )
-    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"));
+    // Workers still writing when the window closed die with the process; their temporary
+    // files must not outlive them.
+    crate::output::remove_pending();
+    result
 }
