@@ -74,7 +74,87 @@ pub struct StackMeta {
     /// Step between loaded source frames, including any step the memory guard added.
     pub frame_step: usize,
     /// Index in the source of every loaded frame (skipped files leave gaps).
-    pub source_frames: Vec<usize>,
+    pub source_frames: SourceFrames,
+}
+
+/// The source index of every loaded frame: arithmetic for a regular selection (so a header's
+/// frame count never turns into an allocation), a list when skipped frames left gaps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceFrames {
+    /// `start, start + step, …`, `len` of them.
+    Every {
+        start: usize,
+        step: usize,
+        len: usize,
+    },
+    Listed(Vec<usize>),
+}
+
+impl Default for SourceFrames {
+    fn default() -> Self {
+        Self::Listed(Vec::new())
+    }
+}
+
+impl SourceFrames {
+    pub fn every(start: usize, step: usize, len: usize) -> Self {
+        Self::Every {
+            start,
+            step: step.max(1),
+            len,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Every { len, .. } => *len,
+            Self::Listed(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The source index of loaded frame `i`.
+    pub fn get(&self, i: usize) -> Option<usize> {
+        match self {
+            Self::Every { start, step, len } => (i < *len)
+                .then(|| step.checked_mul(i).and_then(|o| o.checked_add(*start)))
+                .flatten(),
+            Self::Listed(v) => v.get(i).copied(),
+        }
+    }
+
+    pub fn last(&self) -> Option<usize> {
+        self.len().checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    pub fn to_vec(&self) -> Vec<usize> {
+        self.iter().collect()
+    }
+}
+
+impl From<Vec<usize>> for SourceFrames {
+    fn from(v: Vec<usize>) -> Self {
+        Self::Listed(v)
+    }
+}
+
+impl PartialEq<Vec<usize>> for SourceFrames {
+    fn eq(&self, other: &Vec<usize>) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter().copied())
+    }
+}
+
+impl Serialize for SourceFrames {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 impl StackMeta {
@@ -88,14 +168,14 @@ impl StackMeta {
             original_dtype: None,
             value_range: None,
             frame_step: 1,
-            source_frames: Vec::new(),
+            source_frames: SourceFrames::default(),
         }
     }
 
     /// Time of loaded frame `index` in seconds, when the source has a frame rate.
     pub fn frame_time_secs(&self, index: usize) -> Option<f64> {
         let fps = self.fps.filter(|f| *f > 0.0)?;
-        let source_index = self.source_frames.get(index).copied().unwrap_or(index);
+        let source_index = self.source_frames.get(index).unwrap_or(index);
         Some(source_index as f64 / fps)
     }
 }
@@ -155,9 +235,7 @@ impl FrameStack {
     pub fn from_array(pixels: Array4<u8>, mut meta: StackMeta) -> Self {
         meta.channels = ChannelOrder::from_channels(pixels.len_of(Axis(3)));
         if meta.source_frames.len() != pixels.len_of(Axis(0)) {
-            meta.source_frames = (0..pixels.len_of(Axis(0)))
-                .map(|i| i * meta.frame_step.max(1))
-                .collect();
+            meta.source_frames = SourceFrames::every(0, meta.frame_step, pixels.len_of(Axis(0)));
         }
         Self {
             storage: Storage::Owned(pixels),

@@ -188,7 +188,7 @@ fn walk_stack(
     let fps = meta.fps.filter(|f| *f > 0.0).unwrap_or(FALLBACK_FPS);
     // A stack loaded with a step keeps its source frame numbers; sampling follows the
     // source's clock so that times agree with the same clip analysed from disk.
-    let source_index = |i: usize| meta.source_frames.get(i).copied().unwrap_or(i);
+    let source_index = |i: usize| meta.source_frames.get(i).unwrap_or(i);
     let mut wants = sampling.selector(fps);
     let chosen: Vec<usize> = (0..stack.len())
         .filter(|&i| wants(source_index(i)))
@@ -223,7 +223,7 @@ fn walk_stack(
     let frames = meta
         .source_frames
         .last()
-        .map_or(stack.len(), |&last| (last + 1).max(stack.len()));
+        .map_or(stack.len(), |last| (last + 1).max(stack.len()));
     Ok(ClipFrames {
         fps,
         frames,
@@ -236,9 +236,8 @@ fn walk_stack(
 /// The time analyzers give loaded frame `index` of a stack: its source frame over the
 /// source's rate (or [`FALLBACK_FPS`]).
 pub fn stack_time(meta: &crate::stack::StackMeta, index: usize) -> f64 {
-    meta.frame_time_secs(index).unwrap_or_else(|| {
-        meta.source_frames.get(index).copied().unwrap_or(index) as f64 / FALLBACK_FPS
-    })
+    meta.frame_time_secs(index)
+        .unwrap_or_else(|| meta.source_frames.get(index).unwrap_or(index) as f64 / FALLBACK_FPS)
 }
 
 /// The loaded frame of a `len`-frame stack that shows time `t`: the last one at or before it.
@@ -507,7 +506,7 @@ mod tests {
         let pixels = ndarray::Array4::from_shape_fn((6, 2, 3, 1), |(i, ..)| i as u8 * 10);
         let mut meta = StackMeta::new("x", SourceKind::Video, ChannelOrder::Gray);
         meta.fps = Some(10.0);
-        meta.source_frames = vec![0, 2, 4, 6, 8, 10];
+        meta.source_frames = vec![0, 2, 4, 6, 8, 10].into();
         let stack = FrameStack::from_array(pixels, meta);
         let mut seen = Vec::new();
         let clip = walk_stack(

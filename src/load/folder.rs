@@ -126,7 +126,7 @@ fn load_files(
     // The first frame that decodes fixes the geometry of the stack.
     let mut first: Option<(usize, Decoded)> = None;
     let mut first_failures = Vec::new();
-    for &i in &wanted {
+    for i in wanted.iter() {
         job.check()?;
         match image_file::decode(&files[i], prefer_gray) {
             Ok(d) => {
@@ -157,11 +157,8 @@ fn load_files(
     let limit = guard::ram_limit(options);
     let (extra_step, decision) = guard::plan(source, out.bytes() as u64, wanted.len(), limit)?;
     report.guard = decision;
-    let selected = if extra_step > 1 {
-        options.select(files.len(), extra_step)
-    } else {
-        wanted
-    };
+    // Bounded by the listing and the guard: a list is fine from here on.
+    let selected = options.select(files.len(), extra_step).to_vec();
     report.frame_step = options.requested_step() * extra_step;
 
     let mut pixels = fill::allocate([selected.len(), out.height, out.width, out.channels]);
@@ -216,7 +213,7 @@ fn load_files(
 
     let mut meta = StackMeta::new(source, kind, crate::stack::ChannelOrder::Gray);
     meta.frame_step = report.frame_step;
-    meta.source_frames = settled.source_frames;
+    meta.source_frames = settled.source_frames.into();
     let stack = FrameStack::from_array(pixels, meta);
     Ok(Loaded { stack, report })
 }

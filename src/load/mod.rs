@@ -38,7 +38,7 @@ use std::time::Instant;
 pub use error::LoadError;
 pub use folder::{is_image_file, list_images};
 pub use guard::ram_limit;
-pub use options::{FrameRange, LoadOptions, Rect, Resize, Scaling, parse_bytes};
+pub use options::{FrameRange, LoadOptions, Rect, Resize, Scaling, Selection, parse_bytes};
 pub use probe::{Estimate, Probe, estimate, probe, reference_image};
 pub use report::{GuardDecision, LoadReport, Skipped, human_bytes};
 pub use shape::{FrameGeometry, GeometryError, luma};

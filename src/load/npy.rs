@@ -17,7 +17,7 @@ use super::Loaded;
 use super::error::LoadError;
 use super::fill::{self, SlotOutcome};
 use super::guard;
-use super::options::{LoadOptions, Scaling};
+use super::options::{LoadOptions, Scaling, Selection};
 use super::report::LoadReport;
 use super::shape::{FrameGeometry, Shaper};
 use crate::job::Job;
@@ -38,8 +38,9 @@ enum Dtype {
 }
 
 impl Dtype {
-    /// Parses a numpy type descriptor such as `|u1` or `<f4`.
-    fn parse(descr: &str) -> Result<Self, String> {
+    /// Parses a numpy type descriptor such as `|u1`, `<f4` or `>u2`; the flag says whether
+    /// the bytes are in the other order than this machine's.
+    fn parse(descr: &str) -> Result<(Self, bool), String> {
         let (order, code) = descr.split_at(descr.len().min(1));
         let native = if cfg!(target_endian = "little") {
             '<'
@@ -47,12 +48,8 @@ impl Dtype {
             '>'
         };
         let multi_byte = !matches!(code, "u1" | "i1" | "b1");
-        if order.starts_with(['<', '>']) && !order.starts_with(native) && multi_byte {
-            return Err(format!(
-                "dtype '{descr}' is byte-swapped; save it with a.astype(a.dtype.newbyteorder('='))"
-            ));
-        }
-        Ok(match code {
+        let swapped = order.starts_with(['<', '>']) && !order.starts_with(native) && multi_byte;
+        let dtype = match code {
             "b1" => Self::Bool,
             "u1" => Self::U8,
             "i1" => Self::I8,
@@ -66,10 +63,11 @@ impl Dtype {
             _ => {
                 return Err(format!(
                     "unsupported dtype '{descr}' (supported: bool, uint8, int8, uint16, int16, \
-                     uint32, int32, float32, float64)"
+                     uint32, int32, float32, float64, in either byte order)"
                 ));
             }
-        })
+        };
+        Ok((dtype, swapped))
     }
 
     fn size(self) -> usize {
@@ -115,6 +113,59 @@ sample! {
     u8 => 0.0, 255.0; i8 => -128.0, 127.0; u16 => 0.0, 65535.0; i16 => -32768.0, 32767.0;
     u32 => 0.0, 4294967295.0; i32 => -2147483648.0, 2147483647.0; f32 => 0.0, 1.0; f64 => 0.0, 1.0;
 }
+// Elements stored in the other byte order than this machine's (`>u2` on x86) are read
+// straight from the map as byte arrays (alignment 1, so any offset is fine) and swapped as
+// they are converted.
+macro_rules! swapped {
+    ($($name:ident: $n:literal => $t:ty, $bits:ty);* $(;)?) => {$(
+        #[derive(Clone, Copy)]
+        #[repr(transparent)]
+        struct $name([u8; $n]);
+        impl Sample for $name {
+            fn to_f64(self) -> f64 {
+                <$t>::from_bits_swapped(<$bits>::from_ne_bytes(self.0).swap_bytes()) as f64
+            }
+            const FULL: (f64, f64) = <$t as Sample>::FULL;
+        }
+    )*};
+}
+
+/// The value whose native bits are `bits`.
+trait FromBits<B> {
+    fn from_bits_swapped(bits: B) -> Self;
+}
+macro_rules! from_bits {
+    ($($t:ty, $b:ty, $f:expr);* $(;)?) => {$(
+        impl FromBits<$b> for $t {
+            fn from_bits_swapped(bits: $b) -> Self { $f(bits) }
+        }
+    )*};
+}
+from_bits! {
+    u16, u16, |b| b; i16, u16, |b: u16| b as i16; u32, u32, |b| b; i32, u32, |b: u32| b as i32;
+    f32, u32, f32::from_bits; f64, u64, f64::from_bits;
+}
+swapped! {
+    SwappedU16: 2 => u16, u16; SwappedI16: 2 => i16, u16; SwappedU32: 4 => u32, u32;
+    SwappedI32: 4 => i32, u32; SwappedF32: 4 => f32, u32; SwappedF64: 8 => f64, u64;
+}
+
+/// A view of the array's data as elements of `T`, which must be a byte array type
+/// (alignment 1) of the dtype's size.
+fn swapped_view<'a, const N: usize, T: Copy>(
+    data: &'a [u8],
+    shape: &[usize],
+) -> Result<ArrayViewD<'a, T>, String> {
+    debug_assert_eq!(std::mem::size_of::<T>(), N);
+    debug_assert_eq!(std::mem::align_of::<T>(), 1);
+    let count = data.len() / N;
+    // SAFETY: T is a `repr(transparent)` wrapper of `[u8; N]` (size N, alignment 1), so any
+    // byte address is aligned for it and `count * N` bytes lie within `data`.
+    let elements = unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<T>(), count) };
+    ArrayViewD::from_shape(ndarray::IxDyn(shape), elements)
+        .map_err(|e| format!("cannot view the data: {e}"))
+}
+
 impl Sample for bool {
     fn to_f64(self) -> f64 {
         f64::from(u8::from(self))
@@ -170,8 +221,14 @@ pub fn load_npy(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded,
             ))
         })?
         .to_string();
-    let dtype = Dtype::parse(&descr).map_err(err)?;
+    let (dtype, swapped) = Dtype::parse(&descr).map_err(err)?;
     let shape = frames_shape(&header.shape).map_err(err)?;
+    if shape[1] == 0 || shape[2] == 0 {
+        return Err(err(format!(
+            "the header's shape {:?} has frames of {}×{} pixels: there is nothing to show",
+            header.shape, shape[2], shape[1]
+        )));
+    }
     let nontrivial_axes = header.shape.iter().filter(|&&d| d > 1).count();
     if header.layout == Layout::Fortran && nontrivial_axes > 1 {
         return Err(err(
@@ -225,7 +282,8 @@ pub fn load_npy(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded,
     let (extra_step, decision) = guard::plan(path, out.bytes() as u64, selected.len(), limit)?;
     report.guard = decision;
     report.frame_step = options.requested_step() * extra_step;
-    let selected = options.select(shape[0], extra_step);
+    // Bounded by the file's length and the guard: a list is fine from here on.
+    let selected = options.select(shape[0], extra_step).to_vec();
     let data = &map[..offset + data_bytes];
     let view_err = |e: ndarray_npy::ViewNpyError| err(format!("cannot view the data: {e}"));
     // Bytes stay bytes: only wider types are rescaled.
@@ -246,16 +304,40 @@ pub fn load_npy(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded,
             )
         };
     }
-    let (pixels, range) = match dtype {
-        Dtype::Bool => convert_as!(bool),
-        Dtype::U8 => convert_as!(u8),
-        Dtype::I8 => convert_as!(i8),
-        Dtype::U16 => convert_as!(u16),
-        Dtype::I16 => convert_as!(i16),
-        Dtype::U32 => convert_as!(u32),
-        Dtype::I32 => convert_as!(i32),
-        Dtype::F32 => convert_as!(f32),
-        Dtype::F64 => convert_as!(f64),
+    macro_rules! convert_swapped {
+        ($t:ty, $n:literal) => {
+            convert(
+                swapped_view::<$n, $t>(&data[offset..], &header.shape).map_err(err)?,
+                shape,
+                &selected,
+                &shaper,
+                scaling,
+                job,
+            )
+        };
+    }
+    let converted = match (dtype, swapped) {
+        (Dtype::U16, true) => Some(convert_swapped!(SwappedU16, 2)),
+        (Dtype::I16, true) => Some(convert_swapped!(SwappedI16, 2)),
+        (Dtype::U32, true) => Some(convert_swapped!(SwappedU32, 4)),
+        (Dtype::I32, true) => Some(convert_swapped!(SwappedI32, 4)),
+        (Dtype::F32, true) => Some(convert_swapped!(SwappedF32, 4)),
+        (Dtype::F64, true) => Some(convert_swapped!(SwappedF64, 8)),
+        _ => None,
+    };
+    let (pixels, range) = match converted {
+        Some(done) => done,
+        None => match dtype {
+            Dtype::Bool => convert_as!(bool),
+            Dtype::U8 => convert_as!(u8),
+            Dtype::I8 => convert_as!(i8),
+            Dtype::U16 => convert_as!(u16),
+            Dtype::I16 => convert_as!(i16),
+            Dtype::U32 => convert_as!(u32),
+            Dtype::I32 => convert_as!(i32),
+            Dtype::F32 => convert_as!(f32),
+            Dtype::F64 => convert_as!(f64),
+        },
     }
     .map_err(|e| match e {
         ConvertError::Cancelled => LoadError::Cancelled,
@@ -268,15 +350,16 @@ pub fn load_npy(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded,
             Scaling::MinMax => "its minimum and maximum",
             Scaling::FullRange => "the type's full range",
         };
+        let order = if swapped { " (byte-swapped)" } else { "" };
         report.notes.push(format!(
-            "{} values in [{}, {}] scaled to 0..255 by {how}",
+            "{}{order} values in [{}, {}] scaled to 0..255 by {how}",
             dtype.name(),
             range.min,
             range.max
         ));
     }
     meta.frame_step = report.frame_step;
-    meta.source_frames = selected;
+    meta.source_frames = selected.into();
     report.frames_loaded = pixels.len_of(Axis(0));
     Ok(Loaded {
         stack: FrameStack::from_array(pixels, meta),
@@ -289,19 +372,19 @@ fn mapped_window(
     map: Arc<Mmap>,
     offset: usize,
     shape: [usize; 4],
-    selected: &[usize],
+    selected: &Selection,
     options: &LoadOptions,
     mut meta: StackMeta,
 ) -> Result<FrameStack, crate::stack::WindowOutOfBounds> {
     let [_, h, w, c] = shape;
     let step = options.requested_step();
-    let first = selected.first().copied().unwrap_or(0);
+    let first = selected.first().unwrap_or(0);
     let (x, y, cw, ch) = options
         .crop
         .map_or((0, 0, w, h), |r| (r.x, r.y, r.width, r.height));
     let start = offset + first * h * w * c + (y * w + x) * c;
     meta.frame_step = step;
-    meta.source_frames = selected.to_vec();
+    meta.source_frames = selected.source_frames();
     FrameStack::from_mapped(
         map,
         start,
@@ -393,12 +476,31 @@ mod tests {
 
     #[test]
     fn dtype_descriptors() {
-        assert_eq!(Dtype::parse("|u1"), Ok(Dtype::U8));
-        assert_eq!(Dtype::parse("<f4"), Ok(Dtype::F32));
-        assert_eq!(Dtype::parse("|b1"), Ok(Dtype::Bool));
-        assert!(Dtype::parse(">f4").is_err());
+        assert_eq!(Dtype::parse("|u1"), Ok((Dtype::U8, false)));
+        assert_eq!(Dtype::parse("<f4"), Ok((Dtype::F32, false)));
+        assert_eq!(Dtype::parse("|b1"), Ok((Dtype::Bool, false)));
+        assert_eq!(Dtype::parse(">f4"), Ok((Dtype::F32, true)));
+        assert_eq!(Dtype::parse(">u1"), Ok((Dtype::U8, false)));
         assert!(Dtype::parse("|O").unwrap_err().contains("object"));
         assert!(Dtype::parse("<c8").unwrap_err().contains("unsupported"));
+    }
+
+    #[test]
+    fn swapped_elements_read_as_numpy_writes_them() {
+        // numpy: np.array([1, 258, 65535], '>u2').tobytes() and np.array([-2.5], '>f4')
+        let be_u16 = [0u8, 1, 1, 2, 255, 255];
+        let v = swapped_view::<2, SwappedU16>(&be_u16, &[3]).unwrap();
+        let values: Vec<f64> = v.iter().map(|x| x.to_f64()).collect();
+        assert_eq!(values, vec![1.0, 258.0, 65535.0]);
+        let be_i16 = [0xffu8, 0xfe];
+        let v = swapped_view::<2, SwappedI16>(&be_i16, &[1]).unwrap();
+        assert_eq!(v[[0]].to_f64(), -2.0);
+        let be_f32 = [0xc0u8, 0x20, 0, 0];
+        let v = swapped_view::<4, SwappedF32>(&be_f32, &[1]).unwrap();
+        assert_eq!(v[[0]].to_f64(), -2.5);
+        let be_f64 = 0.1f64.to_be_bytes();
+        let v = swapped_view::<8, SwappedF64>(&be_f64, &[1]).unwrap();
+        assert_eq!(v[[0]].to_f64(), 0.1);
     }
 
     #[test]

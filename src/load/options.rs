@@ -167,11 +167,24 @@ impl LoadOptions {
         self.crop.is_some() || self.resize.is_some() || self.grayscale
     }
 
-    /// Source indices to load out of `found` frames, with an extra step (from the memory guard).
-    pub fn select(&self, found: usize, extra_step: usize) -> Vec<usize> {
+    /// Source indices to load out of `found` frames, with an extra step (from the memory
+    /// guard). Lazy: `found` may come from a file header and is never allocated for.
+    pub fn select(&self, found: usize, extra_step: usize) -> Selection {
         let end = self.range.end.map_or(found, |e| e.min(found));
-        let step = self.requested_step() * extra_step.max(1);
-        (self.range.start..end).step_by(step).collect()
+        let step = self
+            .requested_step()
+            .saturating_mul(extra_step.max(1))
+            .max(1);
+        let len = if end > self.range.start {
+            (end - self.range.start - 1) / step + 1
+        } else {
+            0
+        };
+        Selection {
+            start: self.range.start,
+            step,
+            len,
+        }
     }
 
     /// Whether source frame `index` is kept when the frame count is not known in advance.
@@ -194,6 +207,49 @@ impl LoadOptions {
             return Err("the RAM limit must be above 0".into());
         }
         Ok(())
+    }
+}
+
+/// Source frames `start, start + step, …` (`len` of them): a selection as arithmetic, so
+/// that a frame count read from a header costs nothing until frames are really loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    pub start: usize,
+    pub step: usize,
+    pub len: usize,
+}
+
+impl Selection {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The source index of selected frame `i` (`None` past the end).
+    pub fn get(&self, i: usize) -> Option<usize> {
+        (i < self.len)
+            .then(|| self.step.checked_mul(i)?.checked_add(self.start))
+            .flatten()
+    }
+
+    pub fn first(&self) -> Option<usize> {
+        self.get(0)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len).filter_map(|i| self.get(i))
+    }
+
+    /// The indices as a list; only for selections already bounded by the memory guard.
+    pub fn to_vec(&self) -> Vec<usize> {
+        self.iter().collect()
+    }
+
+    pub fn source_frames(&self) -> crate::stack::SourceFrames {
+        crate::stack::SourceFrames::every(self.start, self.step, self.len)
     }
 }
 
@@ -279,12 +335,18 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(o.requested_step(), 4);
-        assert_eq!(o.select(100, 1), vec![2, 6, 10, 14, 18]);
-        assert_eq!(o.select(100, 2), vec![2, 10, 18]);
-        assert_eq!(o.select(7, 1), vec![2, 6]);
+        assert_eq!(o.select(100, 1).to_vec(), vec![2, 6, 10, 14, 18]);
+        assert_eq!(o.select(100, 2).to_vec(), vec![2, 10, 18]);
+        assert_eq!(o.select(7, 1).to_vec(), vec![2, 6]);
+        assert_eq!(o.select(2, 1).len(), 0);
         assert!(o.keeps(6, 1) && !o.keeps(4, 1) && !o.keeps(22, 1) && !o.keeps(0, 1));
         let all = LoadOptions::default();
-        assert_eq!(all.select(3, 1), vec![0, 1, 2]);
+        assert_eq!(all.select(3, 1).to_vec(), vec![0, 1, 2]);
+        // A header's count is arithmetic, not an allocation.
+        let huge = all.select(usize::MAX, 1);
+        assert_eq!(huge.len(), usize::MAX);
+        assert_eq!(huge.get(usize::MAX - 1), Some(usize::MAX - 1));
+        assert_eq!(huge.get(usize::MAX), None);
     }
 
     #[test]

@@ -29,7 +29,7 @@ impl FolderStream {
         let (all, _) = list_images(dir)?;
         let files: Vec<PathBuf> = options
             .select(all.len(), 1)
-            .into_iter()
+            .iter()
             .map(|i| all[i].clone())
             .collect();
         let first = files.first().ok_or_else(|| LoadError::EmptySelection {

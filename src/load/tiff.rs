@@ -1,4 +1,6 @@
-//! Multi-page TIFF (8- and 16-bit, gray, RGB, RGBA): one page a frame, pages decoded in
+//! Multi-page TIFF and BigTIFF: one page a frame, gray, RGB or RGBA, 8 to 64 bits per sample
+//! (unsigned, signed or float; wider samples are scaled to bytes as `.npy` data are), strips
+//! or tiles, uncompressed, LZW, Deflate or PackBits, chunky or planar. Pages are decoded in
 //! parallel by a small pool of decoders (each keeps the page offsets it has walked, so seeking
 //! near its last page is cheap).
 
@@ -10,7 +12,8 @@ use std::sync::{Mutex, PoisonError};
 use ndarray::{ArrayView3, Axis};
 use rayon::prelude::*;
 use tiff::ColorType;
-use tiff::decoder::{Decoder, DecodingResult};
+use tiff::decoder::{Decoder, DecodingResult, Limits};
+use tiff::tags::SampleFormat;
 
 use super::Loaded;
 use super::error::LoadError;
@@ -24,50 +27,242 @@ use crate::stack::{ChannelOrder, FrameStack, SourceKind, StackMeta, ValueRange};
 
 type TiffDecoder = Decoder<BufReader<File>>;
 
-fn open(path: &Path) -> Result<TiffDecoder, String> {
+fn open(path: &Path, limit_bytes: u64) -> Result<TiffDecoder, String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
-    Decoder::new(BufReader::new(file)).map_err(|e| format!("not a readable TIFF ({e})"))
+    // A page may take up to the load's RAM limit; the crate's own default (256 MiB) would
+    // refuse large but valid 16-bit or float pages.
+    let mut limits = Limits::default();
+    limits.decoding_buffer_size = usize::try_from(limit_bytes)
+        .unwrap_or(usize::MAX)
+        .max(limits.decoding_buffer_size);
+    Decoder::new(BufReader::new(file))
+        .map(|d| d.with_limits(limits))
+        .map_err(|e| describe(&e))
+}
+
+/// What the loader reads, for messages about what it does not.
+const READS: &str = "stackscope reads gray, RGB and RGBA pages of 8 to 64 bits per sample \
+                     (unsigned, signed or float)";
+
+/// A decoder error as the user reads it: what is unsupported next to what is.
+fn describe(e: &tiff::TiffError) -> String {
+    match e {
+        tiff::TiffError::UnsupportedError(_) => format!("{e}; {READS}"),
+        e => format!("not a readable TIFF ({e})"),
+    }
 }
 
 /// Bits per sample and channels of a page, when supported.
 fn page_format(color: ColorType) -> Result<(u8, usize), String> {
     match color {
-        ColorType::Gray(b @ (8 | 16)) => Ok((b, 1)),
-        ColorType::RGB(b @ (8 | 16)) => Ok((b, 3)),
-        ColorType::RGBA(b @ (8 | 16)) => Ok((b, 4)),
-        other => Err(format!(
-            "unsupported TIFF colour type {other:?} (stackscope reads 8/16-bit gray, RGB, RGBA)"
-        )),
+        ColorType::Gray(b @ (8 | 16 | 32 | 64)) => Ok((b, 1)),
+        ColorType::RGB(b @ (8 | 16 | 32 | 64)) => Ok((b, 3)),
+        ColorType::RGBA(b @ (8 | 16 | 32 | 64)) => Ok((b, 4)),
+        other => Err(format!("unsupported TIFF colour type {other:?}; {READS}")),
     }
 }
 
-/// Decodes page `page` with a decoder from the pool; returns its geometry and samples.
+/// Applies `$body` to the samples of any `DecodingResult` variant, as `$v: &Vec<T>`.
+macro_rules! with_samples {
+    ($result:expr, $v:ident => $body:expr) => {
+        match $result {
+            DecodingResult::U8($v) => $body,
+            DecodingResult::U16($v) => $body,
+            DecodingResult::U32($v) => $body,
+            DecodingResult::U64($v) => $body,
+            DecodingResult::F16($v) => $body,
+            DecodingResult::F32($v) => $body,
+            DecodingResult::F64($v) => $body,
+            DecodingResult::I8($v) => $body,
+            DecodingResult::I16($v) => $body,
+            DecodingResult::I32($v) => $body,
+            DecodingResult::I64($v) => $body,
+        }
+    };
+}
+
+/// A sample value as f64 (half floats and 64-bit integers included).
+trait AsF64: Copy {
+    fn as_f64(self) -> f64;
+}
+macro_rules! as_f64 {
+    ($($t:ty),*) => {$(impl AsF64 for $t { fn as_f64(self) -> f64 { self as f64 } })*};
+}
+as_f64!(u8, u16, u32, u64, i8, i16, i32, i64, f32, f64);
+impl AsF64 for half::f16 {
+    fn as_f64(self) -> f64 {
+        self.to_f64()
+    }
+}
+
+/// numpy's name for the page's sample type, and the range `full-range` scaling maps.
+fn sample_type(result: &DecodingResult) -> (&'static str, (f64, f64)) {
+    match result {
+        DecodingResult::U8(_) => ("uint8", (0.0, 255.0)),
+        DecodingResult::U16(_) => ("uint16", (0.0, 65535.0)),
+        DecodingResult::U32(_) => ("uint32", (0.0, 4294967295.0)),
+        DecodingResult::U64(_) => ("uint64", (0.0, 18446744073709551615.0)),
+        DecodingResult::I8(_) => ("int8", (-128.0, 127.0)),
+        DecodingResult::I16(_) => ("int16", (-32768.0, 32767.0)),
+        DecodingResult::I32(_) => ("int32", (-2147483648.0, 2147483647.0)),
+        DecodingResult::I64(_) => ("int64", (-9.223372036854776e18, 9.223372036854776e18)),
+        DecodingResult::F16(_) => ("float16", (0.0, 1.0)),
+        DecodingResult::F32(_) => ("float32", (0.0, 1.0)),
+        DecodingResult::F64(_) => ("float64", (0.0, 1.0)),
+    }
+}
+
+/// The smallest and largest finite sample (NaN and infinities are left out).
+fn value_range(result: &DecodingResult) -> Option<(f64, f64)> {
+    let (lo, hi) = with_samples!(result, v => v.iter().fold(
+        (f64::INFINITY, f64::NEG_INFINITY),
+        |(lo, hi), &x| {
+            let x = x.as_f64();
+            if x.is_finite() { (lo.min(x), hi.max(x)) } else { (lo, hi) }
+        },
+    ));
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// The page's samples as interleaved bytes (`h × w × c`): `U8` pages as they are, wider
+/// ones mapped from `lo` with `scale` (NaN becomes 0), planar pages (one plane per channel,
+/// tifffile's default for `(3, h, w)` data) interleaved.
+fn page_bytes(result: &DecodingResult, planes: usize, lo: f64, scale: f64) -> Vec<u8> {
+    let interleaved: Vec<u8> = match result {
+        DecodingResult::U8(v) => v.clone(),
+        other => with_samples!(other, v => v
+            .iter()
+            .map(|&x| {
+                let x = x.as_f64();
+                if x.is_nan() { 0 } else { ((x - lo) * scale).round().clamp(0.0, 255.0) as u8 }
+            })
+            .collect()),
+    };
+    if planes <= 1 {
+        return interleaved;
+    }
+    let plane = interleaved.len() / planes;
+    let mut out = vec![0u8; plane * planes];
+    for (c, samples) in interleaved.chunks_exact(plane).enumerate() {
+        for (i, &b) in samples.iter().enumerate() {
+            out[i * planes + c] = b;
+        }
+    }
+    out
+}
+
+/// numpy's name for a page's sample type and the range `full-range` scaling maps, from the
+/// page's sample format and bits.
+fn dtype_of(format: SampleFormat, bits: u8) -> Result<(&'static str, (f64, f64)), String> {
+    let probe = |result: DecodingResult| sample_type(&result);
+    Ok(match (format, bits) {
+        (SampleFormat::Uint, 8) => probe(DecodingResult::U8(Vec::new())),
+        (SampleFormat::Uint, 16) => probe(DecodingResult::U16(Vec::new())),
+        (SampleFormat::Uint, 32) => probe(DecodingResult::U32(Vec::new())),
+        (SampleFormat::Uint, 64) => probe(DecodingResult::U64(Vec::new())),
+        (SampleFormat::Int, 8) => probe(DecodingResult::I8(Vec::new())),
+        (SampleFormat::Int, 16) => probe(DecodingResult::I16(Vec::new())),
+        (SampleFormat::Int, 32) => probe(DecodingResult::I32(Vec::new())),
+        (SampleFormat::Int, 64) => probe(DecodingResult::I64(Vec::new())),
+        (SampleFormat::IEEEFP, 16) => probe(DecodingResult::F16(Vec::new())),
+        (SampleFormat::IEEEFP, 32) => probe(DecodingResult::F32(Vec::new())),
+        (SampleFormat::IEEEFP, 64) => probe(DecodingResult::F64(Vec::new())),
+        (format, bits) => {
+            return Err(format!(
+                "unsupported sample format {format:?} with {bits} bits; {READS}"
+            ));
+        }
+    })
+}
+
+/// One decoded page: its geometry, its samples and how many planes they are stored in.
+struct Page {
+    geometry: FrameGeometry,
+    samples: DecodingResult,
+    planes: usize,
+}
+
+/// Decodes page `page` with a decoder from the pool.
 fn read_page(
     pool: &Mutex<Vec<TiffDecoder>>,
     path: &Path,
     page: usize,
-) -> Result<(FrameGeometry, DecodingResult), String> {
+    limit_bytes: u64,
+) -> Result<Page, String> {
     let pooled = pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
     let mut decoder = match pooled {
         Some(d) => d,
-        None => open(path)?,
+        None => open(path, limit_bytes)?,
     };
     let result = (|| {
         decoder.seek_to_image(page).map_err(|e| e.to_string())?;
         let (w, h) = decoder.dimensions().map_err(|e| e.to_string())?;
         let (_, channels) = page_format(decoder.colortype().map_err(|e| e.to_string())?)?;
-        let samples = decoder.read_image().map_err(|e| e.to_string())?;
+        let mut samples = DecodingResult::U8(Vec::new());
+        let layout = decoder
+            .read_image_to_buffer(&mut samples)
+            .map_err(|e| e.to_string())?;
+        let planes = layout.planes.max(1);
+        let expected = (w as usize)
+            .checked_mul(h as usize)
+            .and_then(|n| n.checked_mul(channels))
+            .ok_or("the page's size overflows")?;
+        let got = with_samples!(&samples, v => v.len());
+        if got < expected {
+            return Err(format!(
+                "the page holds {got} samples, {expected} expected (planar pages larger than the \
+                 RAM limit are read one plane only)"
+            ));
+        }
         let geometry = FrameGeometry {
             width: w as usize,
             height: h as usize,
             channels,
         };
-        Ok((geometry, samples))
+        Ok(Page {
+            geometry,
+            samples,
+            planes: if planes > 1 { channels } else { 1 },
+        })
     })();
     pool.lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(decoder);
     result
+}
+
+/// What an ImageJ-written TIFF says about itself in its description
+/// (`ImageJ=…\nimages=N\nchannels=C\nslices=Z\nframes=T\n…`).
+fn imagej_note(decoder: &mut TiffDecoder) -> Option<String> {
+    let text = decoder
+        .get_tag_ascii_string(tiff::tags::Tag::ImageDescription)
+        .ok()?;
+    if !text.starts_with("ImageJ=") {
+        return None;
+    }
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    };
+    let dims: Vec<String> = [
+        ("channels", "channels"),
+        ("slices", "slices"),
+        ("frames", "frames"),
+    ]
+    .iter()
+    .filter_map(|(k, name)| field(k).filter(|&n| n > 1).map(|n| format!("{n} {name}")))
+    .collect();
+    let images = field("images");
+    Some(if dims.is_empty() {
+        format!("ImageJ TIFF ({} images)", images.unwrap_or(1))
+    } else {
+        format!(
+            "ImageJ hyperstack: {}; pages load in ImageJ's order (channel fastest, then slice, \
+             then frame)",
+            dims.join(" × ")
+        )
+    })
 }
 
 /// Loads a (multi-page) TIFF file.
@@ -76,11 +271,17 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
         path: path.to_path_buf(),
         message,
     };
-    let mut decoder = open(path).map_err(err)?;
-    let (w, h) = decoder.dimensions().map_err(|e| err(e.to_string()))?;
-    let color = decoder.colortype().map_err(|e| err(e.to_string()))?;
+    let limit = guard::ram_limit(options);
+    let mut decoder = open(path, limit).map_err(err)?;
+    let (w, h) = decoder.dimensions().map_err(|e| err(describe(&e)))?;
+    let color = decoder.colortype().map_err(|e| err(describe(&e)))?;
     let (bits, channels) = page_format(color).map_err(err)?;
+    let layout = decoder
+        .image_buffer_layout()
+        .map_err(|e| err(format!("unsupported page layout ({e})")))?;
+    let (dtype, full) = dtype_of(layout.sample_format, bits).map_err(err)?;
     let mut report = LoadReport::new(path.to_path_buf(), SourceKind::Tiff);
+    report.notes.extend(imagej_note(&mut decoder));
     // Counting pages reads only their directories, not their pixels.
     let mut pages = 1;
     while decoder.more_images() {
@@ -111,17 +312,17 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
         cause,
     })?;
     let out = shaper.output();
-    let limit = guard::ram_limit(options);
     let (extra_step, decision) = guard::plan(path, out.bytes() as u64, wanted.len(), limit)?;
     report.guard = decision;
     report.frame_step = options.requested_step() * extra_step;
-    let selected = options.select(pages, extra_step);
+    let selected = options.select(pages, extra_step).to_vec();
     let pool = Mutex::new(vec![decoder]);
 
-    // 16-bit pages: the value range comes first (one decode pass), then the conversion.
-    let (lo, hi) = match (bits, options.scaling) {
-        (8, _) => (0.0, 255.0),
-        (_, Scaling::FullRange) => (0.0, 65535.0),
+    // Pages wider than a byte: under `min-max` the value range comes first (one decode
+    // pass), then the conversion.
+    let (lo, hi) = match (dtype, options.scaling) {
+        ("uint8", _) => (0.0, 255.0),
+        (_, Scaling::FullRange) => full,
         (_, Scaling::MinMax) => {
             job.set_total(selected.len() as u64);
             job.set_message("finding the value range");
@@ -130,22 +331,21 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
                 .map(|&page| {
                     job.advance(1);
                     if job.is_cancelled() {
-                        return (u16::MAX, 0);
+                        return None;
                     }
-                    match read_page(&pool, path, page) {
-                        Ok((_, DecodingResult::U16(v))) => v
-                            .iter()
-                            .fold((u16::MAX, 0), |(lo, hi), &x| (lo.min(x), hi.max(x))),
-                        _ => (u16::MAX, 0),
-                    }
+                    read_page(&pool, path, page, limit)
+                        .ok()
+                        .and_then(|p| value_range(&p.samples))
                 })
-                .reduce(|| (u16::MAX, 0), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+                .reduce(
+                    || None,
+                    |a, b| match (a, b) {
+                        (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+                        (a, b) => a.or(b),
+                    },
+                );
             job.check()?;
-            if range.0 > range.1 {
-                (0.0, 65535.0)
-            } else {
-                (f64::from(range.0), f64::from(range.1))
-            }
+            range.unwrap_or((0.0, 0.0))
         }
     };
     let scale = if hi > lo { 255.0 / (hi - lo) } else { 0.0 };
@@ -154,18 +354,18 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
     job.set_total(selected.len() as u64);
     job.set_message(format!("decoding {} pages", selected.len()));
     let outcomes = fill::fill_parallel::<(), _>(&mut pixels, job, |slot_index, slot| {
-        let (g, samples) = match read_page(&pool, path, selected[slot_index]) {
+        let page = match read_page(&pool, path, selected[slot_index], limit) {
             Ok(page) => page,
             Err(reason) => return SlotOutcome::Skipped(reason),
         };
-        let bytes: Vec<u8> = match samples {
-            DecodingResult::U8(v) => v,
-            DecodingResult::U16(v) => v
-                .iter()
-                .map(|&x| ((f64::from(x) - lo) * scale).round().clamp(0.0, 255.0) as u8)
-                .collect(),
-            _ => return SlotOutcome::Skipped("unsupported sample type".into()),
-        };
+        if sample_type(&page.samples).0 != dtype {
+            return SlotOutcome::Skipped(format!(
+                "page holds {} samples, the first page {dtype}",
+                sample_type(&page.samples).0
+            ));
+        }
+        let g = page.geometry;
+        let bytes = page_bytes(&page.samples, page.planes, lo, scale);
         let Ok(view) = ArrayView3::from_shape((g.height, g.width, g.channels), &bytes) else {
             return SlotOutcome::Skipped("page data is shorter than its size".into());
         };
@@ -198,15 +398,19 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
     }
     report.frames_loaded = pixels.len_of(Axis(0));
     let mut meta = StackMeta::new(path, SourceKind::Tiff, ChannelOrder::Gray);
-    if bits == 16 {
-        meta.original_dtype = Some("uint16".into());
+    if dtype != "uint8" {
+        meta.original_dtype = Some(dtype.into());
         meta.value_range = Some(ValueRange { min: lo, max: hi });
-        report
-            .notes
-            .push(format!("16-bit values in [{lo}, {hi}] scaled to 0..255"));
+        let how = match options.scaling {
+            Scaling::MinMax => "its minimum and maximum",
+            Scaling::FullRange => "the type's full range",
+        };
+        report.notes.push(format!(
+            "{dtype} values in [{lo}, {hi}] scaled to 0..255 by {how}"
+        ));
     }
     meta.frame_step = report.frame_step;
-    meta.source_frames = settled.source_frames;
+    meta.source_frames = settled.source_frames.into();
     Ok(Loaded {
         stack: FrameStack::from_array(pixels, meta),
         report,

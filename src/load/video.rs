@@ -75,14 +75,18 @@ fn open(path: &Path) -> Result<Decoding, LoadError> {
     } else {
         None
     };
-    let estimated_frames = if stream.frames() > 0 {
-        stream.frames() as usize
+    // Header facts steer nothing that allocates until they pass a sanity check: every frame
+    // takes at least one byte of the file, so a count above its length is a lie.
+    let file_bytes = std::fs::metadata(path).map_or(u64::MAX, |m| m.len());
+    let from_header = if stream.frames() > 0 {
+        Some(stream.frames() as f64)
     } else {
-        match (duration_secs, fps) {
-            (Some(d), Some(f)) => (d * f).round() as usize,
-            _ => 0,
-        }
+        duration_secs.zip(fps).map(|(d, f)| (d * f).round())
     };
+    let estimated_frames = from_header
+        .filter(|n| n.is_finite() && *n >= 0.0 && *n <= file_bytes as f64)
+        .map_or(0, |n| n as usize);
+    let duration_secs = duration_secs.filter(|d| d.is_finite() && *d >= 0.0);
     let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
         .map_err(|e| err(format!("unsupported video stream ({e})")))?;
     context.set_threading(threading::Config {
@@ -304,8 +308,13 @@ pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loade
         options,
         extra_step,
         limit_bytes: limit,
-        data: Vec::with_capacity(capacity.saturating_mul(frame_bytes)),
-        source_frames: Vec::with_capacity(capacity),
+        // Reserved from the (checked) estimate, never past the RAM limit.
+        data: Vec::with_capacity(
+            capacity
+                .saturating_mul(frame_bytes)
+                .min(usize::try_from(limit).unwrap_or(usize::MAX)),
+        ),
+        source_frames: Vec::with_capacity(capacity.min(1 << 20)),
         index: 0,
         convert_failures: 0,
         first_convert_failure: None,
@@ -377,7 +386,7 @@ pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loade
     meta.fps = probe.fps;
     meta.duration_secs = probe.duration_secs;
     meta.frame_step = report.frame_step;
-    meta.source_frames = source_frames;
+    meta.source_frames = source_frames.into();
     Ok(Loaded {
         stack: FrameStack::from_array(pixels, meta),
         report,
