@@ -38,6 +38,20 @@ fn wait_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool)
     h.run_steps(3);
 }
 
+/// Drags the pointer from `from` to `to` over the image in a few moves, as a hand would.
+fn drag(h: &mut Harness<'_, App>, from: egui::Pos2, to: egui::Pos2) {
+    h.hover_at(from);
+    h.run_steps(1);
+    h.drag_at(from);
+    h.run_steps(1);
+    for t in [0.25, 0.5, 0.75, 1.0] {
+        h.hover_at(from + (to - from) * t);
+        h.run_steps(1);
+    }
+    h.drop_at(to);
+    h.run_steps(2);
+}
+
 /// Opens the sample through File → Open's dialog: path, probe, Load.
 fn open_sample(h: &mut Harness<'_, App>) {
     h.state_mut().open_dialog(sample().display().to_string());
@@ -110,16 +124,7 @@ fn dragging_a_rectangle_gives_a_curve_over_every_frame() {
     let image = h.state().image_rect().expect("the image is on screen");
     let from = image.lerp_inside(egui::vec2(0.3, 0.3));
     let to = image.lerp_inside(egui::vec2(0.6, 0.7));
-    h.hover_at(from);
-    h.run_steps(1);
-    h.drag_at(from);
-    h.run_steps(1);
-    for t in [0.25, 0.5, 0.75, 1.0] {
-        h.hover_at(from + (to - from) * t);
-        h.run_steps(1);
-    }
-    h.drop_at(to);
-    h.run_steps(2);
+    drag(&mut h, from, to);
     assert_eq!(h.state().rois().len(), 1, "one ROI was drawn");
     wait_until(&mut h, "the ROI curve", |app| {
         !app.curve_lengths().is_empty()
@@ -287,4 +292,88 @@ fn the_analyzers_panel_runs_scenes_on_the_sample_and_tracks_appear_on_the_timeli
     h.get_by_label_contains("s  scene: scene 1").click();
     h.run_steps(2);
     h.get_by_label("frame 0 / 40");
+}
+
+/// Opens `path` as File → Open would after its dialog.
+fn open_path(h: &mut Harness<'_, App>, path: &Path) {
+    let ctx = h.ctx.clone();
+    h.state_mut()
+        .load(&ctx, path.to_path_buf(), LoadOptions::default());
+    h.run_steps(2);
+    wait_until(h, "the stack to load", |app| {
+        app.stack_shape().is_some() && !app.busy()
+    });
+}
+
+#[test]
+fn more_frames_and_pixels_than_the_texture_limit_are_drawn_downscaled() {
+    let dir = tempfile::tempdir().unwrap();
+    // 9000 frames: the kymograph is 9000 rows tall, past wgpu's 8192.
+    let tall = dir.path().join("tall.npy");
+    let a = ndarray::Array3::from_shape_fn((9000, 64, 64), |(i, y, x)| (i + y + x) as u8);
+    ndarray_npy::write_npy(&tall, &a).unwrap();
+    let mut h = harness();
+    open_path(&mut h, &tall);
+    h.state_mut().set_tool(stackscope::gui::Tool::Line);
+    let image = h.state().image_rect().expect("the image is on screen");
+    let (from, to) = (
+        image.lerp_inside(egui::vec2(0.1, 0.5)),
+        image.lerp_inside(egui::vec2(0.9, 0.5)),
+    );
+    drag(&mut h, from, to);
+    wait_until(&mut h, "the kymograph", |app| !app.busy());
+    h.get_by_label("Kymograph").click();
+    h.run_steps(3);
+    let [w, rows] = h
+        .state()
+        .kymograph_texture_size()
+        .expect("the kymograph is drawn");
+    assert!((4500..=8192).contains(&rows), "{rows} rows for 9000 frames");
+    assert!(w >= 1);
+
+    // A frame wider than the limit: shown at half size, and the status bar says so.
+    let wide = dir.path().join("wide.npy");
+    let a = ndarray::Array3::from_shape_fn((2, 40, 9000), |(i, y, x)| (i + y + x / 40) as u8);
+    ndarray_npy::write_npy(&wide, &a).unwrap();
+    open_path(&mut h, &wide);
+    h.run_steps(3);
+    assert_eq!(h.state().stack_shape(), Some([2, 40, 9000, 1]));
+    assert_eq!(h.state().texture_shrink(), Some(2));
+    h.get_by_label_contains("shown downscaled 1/2");
+}
+
+#[test]
+fn opening_another_stack_during_an_export_keeps_the_export_running_to_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("kept.mp4");
+    let mut h = harness();
+    open_sample(&mut h);
+    export_ui(&mut h, &out, 20, "ultrafast");
+    assert!(h.state().exporting());
+    // Another stack opens while the export runs.
+    let other = dir.path().join("other.npy");
+    let a = ndarray::Array3::from_shape_fn((3, 8, 8), |(i, y, x)| (i + y + x) as u8);
+    ndarray_npy::write_npy(&other, &a).unwrap();
+    let ctx = h.ctx.clone();
+    h.state_mut()
+        .load(&ctx, other.clone(), LoadOptions::default());
+    wait_until(&mut h, "the second stack", |app| {
+        app.stack_shape() == Some([3, 8, 8, 1])
+    });
+    wait_until(&mut h, "the export", |app| app.export_outcome().is_some());
+    let line = h
+        .state()
+        .export_outcome()
+        .cloned()
+        .unwrap()
+        .expect("the export finished");
+    // 40 frames + 39 pairs × 20 blends, all in the file.
+    assert!(line.contains("820 frames"), "{line}");
+    let decoded = stackscope::load(&out, &LoadOptions::default(), &stackscope::Job::new()).unwrap();
+    assert_eq!(decoded.stack.shape(), [820, 120, 160, 3]);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains(".partial")), "{names:?}");
 }

@@ -28,6 +28,7 @@ use crate::ops::{
     kymograph, kymograph_f32, mask_from_image, mask_from_shape, profile_csv, reduce, roi_curves,
     roi_curves_f32,
 };
+use crate::output;
 use crate::stack::FrameStack;
 
 /// A finished op, applied to the document it was started for.
@@ -159,6 +160,16 @@ impl App {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// The kymograph texture's size (positions × frames, shrunk past the GPU's limit).
+    pub fn kymograph_texture_size(&self) -> Option<[usize; 2]> {
+        self.plots.kymograph_texture_size()
+    }
+
+    /// How much the frame texture is shrunk to fit the GPU's texture limit.
+    pub fn texture_shrink(&self) -> Option<usize> {
+        self.doc.as_ref().map(Document::texture_shrink)
     }
 
     pub fn rois(&self) -> Vec<Shape> {
@@ -368,7 +379,7 @@ impl App {
         self.show_report = notable;
         self.playing = false;
         self.viewer.fit();
-        self.export = ExportDialog::default();
+        self.export.new_stack();
         if let Some((_, _, t)) = self.curves_task.take() {
             t.cancel();
         }
@@ -616,9 +627,11 @@ impl App {
         else {
             return;
         };
-        match std::fs::write(&path, csv) {
-            Ok(()) => self.info(format!("saved {}", path.display())),
-            Err(e) => self.error(format!("could not write {}: {e}", path.display())),
+        // The save dialog has asked about replacing a file; the stack itself is never replaced.
+        let source = doc.stack.meta().source.clone();
+        match output::write_bytes(&path, &[&source], true, csv.as_bytes()) {
+            Ok(_) => self.info(format!("saved {}", path.display())),
+            Err(e) => self.error(e.to_string()),
         }
     }
 
@@ -633,8 +646,16 @@ impl App {
         else {
             return;
         };
-        match save_image(&path, layer.image.view(), Some(layer.mapping)) {
-            Ok(()) => self.info(format!("saved {}", path.display())),
+        let source = self.doc.as_ref().map(|d| d.stack.meta().source.clone());
+        let inputs: Vec<&std::path::Path> = source.iter().map(|p| p.as_path()).collect();
+        match save_image(
+            &path,
+            layer.image.view(),
+            Some(layer.mapping),
+            &inputs,
+            true,
+        ) {
+            Ok(_) => self.info(format!("saved {}", path.display())),
             Err(e) => self.error(e.to_string()),
         }
     }
@@ -658,9 +679,10 @@ impl App {
                     .set_file_name("profile.csv")
                     .save_file()
                 {
-                    match std::fs::write(&path, csv) {
-                        Ok(()) => self.info(format!("saved {}", path.display())),
-                        Err(e) => self.error(format!("could not write {}: {e}", path.display())),
+                    let source = doc.stack.meta().source.clone();
+                    match output::write_bytes(&path, &[&source], true, csv.as_bytes()) {
+                        Ok(_) => self.info(format!("saved {}", path.display())),
+                        Err(e) => self.error(e.to_string()),
                     }
                 }
             }
@@ -674,8 +696,9 @@ impl App {
                     .save_file()
                 {
                     let mapping = DisplayMapping::automatic(kymo.view());
-                    match save_image(&path, kymo.view(), Some(mapping)) {
-                        Ok(()) => self.info(format!("saved {}", path.display())),
+                    let source = doc.stack.meta().source.clone();
+                    match save_image(&path, kymo.view(), Some(mapping), &[&source], true) {
+                        Ok(_) => self.info(format!("saved {}", path.display())),
                         Err(e) => self.error(e.to_string()),
                     }
                 }
@@ -949,7 +972,16 @@ impl App {
                 ui.separator();
                 ui.label(doc.memory_text());
                 ui.separator();
-                ui.label(format!("zoom {:.0} %", self.viewer.shown_zoom * 100.0));
+                let shrink = doc.texture_shrink();
+                if shrink > 1 {
+                    // Larger than the GPU's texture limit: drawn from a smaller copy.
+                    ui.label(format!(
+                        "zoom {:.0} % (shown downscaled 1/{shrink}: wider than the GPU's texture limit)",
+                        self.viewer.shown_zoom * 100.0
+                    ));
+                } else {
+                    ui.label(format!("zoom {:.0} %", self.viewer.shown_zoom * 100.0));
+                }
                 if let Some((x, y)) = self.viewer.hover
                     && let Some((raw, shown)) = doc.pixel(x, y)
                 {

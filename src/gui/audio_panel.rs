@@ -380,6 +380,7 @@ impl AudioDialog {
                         [settings.visual.width, settings.visual.height],
                         &rgba,
                     );
+                    let (image, _) = super::texture::fit(ui.ctx(), image);
                     match &mut self.preview {
                         Some(texture) => texture.set(image, egui::TextureOptions::LINEAR),
                         None => {

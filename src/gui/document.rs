@@ -76,6 +76,8 @@ pub struct Document {
     generation: u64,
     rendered: Option<RenderKey>,
     texture: Option<egui::TextureHandle>,
+    /// How much the texture is shrunk to fit the renderer's texture limit (1: not at all).
+    texture_shrink: usize,
     /// The last rendered frame (index, values) after normalization and mask, when either is on.
     values: Option<(usize, Array3<f32>)>,
     pub histogram: Option<Histogram>,
@@ -99,6 +101,7 @@ impl Document {
             generation: 0,
             rendered: None,
             texture: None,
+            texture_shrink: 1,
             values: None,
             histogram: None,
         }
@@ -196,13 +199,16 @@ impl Document {
             // The mappings write opaque pixels, for which premultiplied is the same bytes:
             // this skips a conversion pass over every pixel of every frame.
             let image = egui::ColorImage::from_rgba_premultiplied([w, h], &rgba);
+            let (image, shrink) = super::texture::fit(ctx, image);
+            self.texture_shrink = shrink;
+            let size = image.size;
             let options = egui::TextureOptions {
                 magnification: egui::TextureFilter::Nearest,
                 minification: egui::TextureFilter::Linear,
                 ..Default::default()
             };
             match &mut self.texture {
-                Some(texture) if texture.size() == [w, h] => {
+                Some(texture) if texture.size() == size => {
                     texture.set_partial([0, 0], image, options);
                 }
                 _ => self.texture = Some(ctx.load_texture("stack-frame", image, options)),
@@ -210,6 +216,11 @@ impl Document {
             self.rendered = Some(key);
         }
         self.texture.as_ref()
+    }
+
+    /// How much the shown texture is shrunk to fit the renderer (1: full resolution).
+    pub fn texture_shrink(&self) -> usize {
+        self.texture_shrink
     }
 
     fn render_rgba(&mut self, layer: bool, mapping: DisplayMapping) -> Vec<u8> {

@@ -68,6 +68,18 @@ pub fn export_source(doc: &Document, as_displayed: bool) -> Box<dyn FrameSource>
 }
 
 impl ExportDialog {
+    /// Forgets what belonged to the previous stack (preview, pair) but keeps a running
+    /// export and the last outcome: opening another stack must not orphan an export, whose
+    /// worker reads its own handle on the old frames.
+    pub fn new_stack(&mut self) {
+        *self = Self {
+            open: self.open,
+            task: self.task.take(),
+            outcome: self.outcome.take(),
+            ..Self::default()
+        };
+    }
+
     pub fn busy(&self) -> bool {
         self.task.is_some()
     }
@@ -293,8 +305,10 @@ impl ExportDialog {
             match render_preview(doc, form, choice, self.preview_pair, weight, &mut self.pair) {
                 Ok((rgba, w, h)) => {
                     let image = egui::ColorImage::from_rgba_unmultiplied([w, h], &rgba);
+                    let (image, _) = super::texture::fit(ui.ctx(), image);
+                    let size = image.size;
                     match &mut self.preview {
-                        Some(t) if t.size() == [w, h] => {
+                        Some(t) if t.size() == size => {
                             t.set_partial([0, 0], image, Default::default())
                         }
                         _ => {

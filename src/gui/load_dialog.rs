@@ -88,6 +88,7 @@ impl LoadDialog {
 
     fn set_preview(&mut self, ctx: &egui::Context, rgba: &[u8], w: usize, h: usize) {
         let image = egui::ColorImage::from_rgba_unmultiplied([w, h], rgba);
+        let (image, _) = super::texture::fit(ctx, image);
         self.preview = Some(ctx.load_texture("load-preview", image, Default::default()));
     }
 

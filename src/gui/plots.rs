@@ -72,6 +72,11 @@ impl Plots {
         request.or(r)
     }
 
+    /// The size of the kymograph as drawn (shrunk past the texture limit), once drawn.
+    pub fn kymograph_texture_size(&self) -> Option<[usize; 2]> {
+        self.kymo_texture.as_ref().map(|(_, t)| t.size())
+    }
+
     fn kymograph_ui(&mut self, ui: &mut egui::Ui, doc: &Document) {
         let Some(kymo) = doc.line.as_ref().and_then(|l| l.kymograph.as_ref()) else {
             ui.label("Draw a line (Line tool) to see its kymograph: one row per frame.");
@@ -83,6 +88,8 @@ impl Plots {
             let mapping = DisplayMapping::automatic(kymo.view());
             let rgba = mapping.rgba_from_f32(kymo.view());
             let image = egui::ColorImage::from_rgba_unmultiplied([positions, n], &rgba);
+            // More frames than the texture limit: shown resampled, saved at full size.
+            let (image, _) = super::texture::fit(ui.ctx(), image);
             let texture = ui
                 .ctx()
                 .load_texture("kymograph", image, egui::TextureOptions::NEAREST);

@@ -108,6 +108,14 @@ impl<T: Send + 'static> Task<T> {
     }
 }
 
+/// A task nobody holds any more is cancelled: its worker stops at its next check and its
+/// writer removes its temporary file, instead of running on unseen.
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.job.cancel();
+    }
+}
+
 impl<U: Send + 'static> Task<Result<U, String>> {
     /// The outcome once the task ended (a lost worker is an error), `None` while it runs.
     /// A cancelled task's outcome is `None` too: the user asked for it, nothing to report.

@@ -3,6 +3,7 @@
 //! the CPU blender); `gpu` insists on the GPU even when it is software; either falls back to
 //! the CPU, with the reason, when no GPU can be opened.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use ndarray::ArrayView3;
@@ -69,10 +70,30 @@ fn cpu(reason: String) -> Choice {
     }
 }
 
+/// Whether this machine may have a hardware GPU at all, decided without loading any graphics
+/// driver: on Linux a GPU shows up as a DRM render node (`/dev/dri/renderD*`), an NVIDIA
+/// device node or WSL's `/dev/dxg`. Probing through Vulkan on a machine with none would load
+/// Mesa's software driver (and LLVM: ~60 MB resident) and print loader warnings only to
+/// answer "CPU".
+pub fn hardware_gpu_possible() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    let render_node = std::fs::read_dir("/dev/dri").is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    render_node || Path::new("/dev/nvidia0").exists() || Path::new("/dev/dxg").exists()
+}
+
 /// Chooses the blending device for an export.
 pub fn choose(device: BlendDevice) -> Choice {
     if device == BlendDevice::Cpu {
         return cpu("cpu: --blend-device cpu".into());
+    }
+    if device == BlendDevice::Auto && !hardware_gpu_possible() {
+        return cpu("cpu: no GPU device on this machine (no /dev/dri render node)".into());
     }
     match GpuContext::new() {
         Err(e) => cpu(format!("cpu: {e}; fell back to the CPU blender")),

@@ -40,6 +40,10 @@ pub struct GpuContext {
     info: wgpu::AdapterInfo,
     blend: wgpu::ComputePipeline,
     convert: wgpu::ComputePipeline,
+    /// The first error wgpu reported outside an error scope (validation, out of memory).
+    /// wgpu's default handler panics; here it is kept and turned into a [`GpuError`] at the
+    /// next readback, so the export hands over to the CPU instead of dying.
+    error: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 fn words_for(bytes: usize) -> usize {
@@ -70,6 +74,14 @@ impl GpuContext {
             ..Default::default()
         }))
         .map_err(|e| GpuError::Device(e.to_string()))?;
+        let error = Arc::new(std::sync::Mutex::new(None));
+        let sink = error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = sink
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            slot.get_or_insert_with(|| e.to_string());
+        }));
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("blend.wgsl"),
             source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/blend.wgsl").into()),
@@ -86,13 +98,28 @@ impl GpuContext {
         };
         let blend = pipeline("blend");
         let convert = pipeline("convert");
-        Ok(Arc::new(Self {
+        let context = Self {
             device,
             queue,
             info,
             blend,
             convert,
-        }))
+            error,
+        };
+        context.check()?;
+        Ok(Arc::new(context))
+    }
+
+    /// The error wgpu reported since the device opened, if any.
+    fn check(&self) -> Result<(), GpuError> {
+        let slot = self
+            .error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match slot.as_ref() {
+            Some(e) => Err(GpuError::Failed(e.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Adapter name and backend, for reports.
@@ -196,6 +223,8 @@ impl GpuContext {
                 timeout: None,
             })
             .map_err(|e| GpuError::Failed(e.to_string()))?;
+        // A validation error means the bytes about to be read are not the result.
+        self.check()?;
         rx.recv()
             .map_err(|e| GpuError::Failed(e.to_string()))?
             .map_err(|e| GpuError::Failed(e.to_string()))?;
@@ -368,6 +397,7 @@ impl GpuBlender {
                     .map_err(|e| BlendError::Device(e.to_string()))?;
             }
         }
+        self.context.check()?;
         self.upcoming.clear();
         Ok(())
     }
