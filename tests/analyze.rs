@@ -466,13 +466,14 @@ fn models_install_is_idempotent_and_repairs_a_corrupted_file() {
     let size = |file: &str| entry.files.iter().find(|f| f.name == file).unwrap().size;
     assert_eq!(size("silero_vad.onnx"), 2_327_524);
     assert_eq!(size("silero_vad_16k_sequence.onnx"), 1_246_165);
-    // Nothing is left behind but the model and the manifest.
+    // Nothing is left behind but the model, the manifest, the install lock and the record
+    // of verified files: no staging folder, no download.
     let mut names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["manifest.json", "silero-vad"]);
+    assert_eq!(names, [".lock", "manifest.json", "silero-vad", "verified.json"]);
 
     // The CLI lists it and flags damage.
     let cache = dir.path().to_str().unwrap();
@@ -514,4 +515,67 @@ fn models_install_is_idempotent_and_repairs_a_corrupted_file() {
     );
     assert!(added.is_file());
     assert!(store.is_installed("silero-vad"));
+}
+
+#[test]
+fn a_damaged_model_is_refused_where_it_is_loaded_and_concurrent_installs_both_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().to_str().unwrap();
+    // Two installs at once into an empty cache: one waits for the other's lock.
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_stackscope"))
+            .args(["models", "install", "silero-vad", "--dir", cache])
+            .output()
+            .unwrap()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(spawn);
+        let b = s.spawn(spawn);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for out in [&a, &b] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let store = ModelStore::new(dir.path());
+    assert!(store.verify("silero-vad").unwrap());
+    let path = store
+        .require("silero-vad", stackscope::analyze::models::VAD_SEQUENCE_FILE)
+        .unwrap();
+
+    // Same size, one byte changed, modification time moved: found when an analyzer loads it.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[5000] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    let e = store
+        .require("silero-vad", stackscope::analyze::models::VAD_SEQUENCE_FILE)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("differs from the installed model `silero-vad`")
+            && e.contains("`stackscope models install silero-vad` repairs it"),
+        "{e}"
+    );
+    // The same through the command line's analyzer.
+    let wav = dir.path().join("tone.wav");
+    stackscope::sample::write_wav(&wav, 16_000, &vec![0.0; 16_000]).unwrap();
+    // The runtime library from the shared cache, the damaged model from this one.
+    let ort = installed()
+        .require("onnxruntime", stackscope::analyze::models::ORT_LIBRARY)
+        .unwrap();
+    let (code, _, stderr) = common::stackscope(&[
+        "analyze",
+        wav.to_str().unwrap(),
+        "-a",
+        "vad",
+        "--models-dir",
+        cache,
+        "--ort-lib",
+        ort.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("repairs it"), "{stderr}");
 }

@@ -288,6 +288,34 @@ pub struct Manifest {
     pub models: BTreeMap<String, InstalledModel>,
 }
 
+/// What identifies a file's content cheaply: its size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct FileStamp {
+    size: u64,
+    modified_ns: u128,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> std::io::Result<Self> {
+        let meta = std::fs::metadata(path)?;
+        let modified_ns = meta
+            .modified()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Ok(Self {
+            size: meta.len(),
+            modified_ns,
+        })
+    }
+}
+
+/// A file whose hash was checked, and the stamp it had then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Verified {
+    stamp: FileStamp,
+    sha256: String,
+}
+
 /// The cache folder and its manifest.
 #[derive(Debug, Clone)]
 pub struct ModelStore {
@@ -341,16 +369,70 @@ impl ModelStore {
     }
 
     fn save_manifest(&self, manifest: &Manifest) -> Result<(), AnalyzeError> {
-        super::result::write_atomically(&self.manifest_path(), |w| {
+        super::result::write_atomically(&self.manifest_path(), &[], true, |w| {
             serde_json::to_writer_pretty(&mut *w, manifest).map_err(std::io::Error::other)?;
             w.write_all(b"\n")
         })
     }
 
-    /// The path of an installed model's file, or the error that says how to install it.
-    /// Checks presence and size only; `verify` re-hashes.
+    /// The path of an installed model's file, checked against the manifest (size and
+    /// sha256) before anything loads it, or the error that says how to install or repair it.
+    /// A file that passed once is not hashed again while its size and modification time
+    /// stay the same (`verified.json` in the cache remembers them).
     pub fn require(&self, name: &str, file: &str) -> Result<PathBuf, AnalyzeError> {
-        self.require_in(&self.manifest()?, name, file)
+        let manifest = self.manifest()?;
+        let path = self.require_in(&manifest, name, file)?;
+        let recorded = manifest
+            .models
+            .get(name)
+            .and_then(|m| m.files.iter().find(|f| f.name == file));
+        if let Some(recorded) = recorded {
+            self.check_hash(name, recorded, &path)?;
+        }
+        Ok(path)
+    }
+
+    fn verified_path(&self) -> PathBuf {
+        self.dir.join("verified.json")
+    }
+
+    /// Hashes `path` unless the verification cache already vouches for this size and mtime.
+    fn check_hash(
+        &self,
+        name: &str,
+        recorded: &InstalledFile,
+        path: &Path,
+    ) -> Result<(), AnalyzeError> {
+        let stamp = FileStamp::of(path).map_err(|e| AnalyzeError::io(path, e))?;
+        let key = path.to_string_lossy().into_owned();
+        let mut cache: BTreeMap<String, Verified> = std::fs::read_to_string(self.verified_path())
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        if cache
+            .get(&key)
+            .is_some_and(|v| v.stamp == stamp && v.sha256 == recorded.sha256)
+        {
+            return Ok(());
+        }
+        let (sha256, size) = sha256_file(path).map_err(|e| AnalyzeError::io(path, e))?;
+        if sha256 != recorded.sha256 || size != recorded.size {
+            return Err(AnalyzeError::ModelDamaged {
+                name: name.to_owned(),
+                file: path.to_path_buf(),
+                reason: format!(
+                    "sha256 {sha256}, {size} bytes; installed as {}, {} bytes",
+                    recorded.sha256, recorded.size
+                ),
+                command: format!("stackscope models install {name}"),
+            });
+        }
+        cache.insert(key, Verified { stamp, sha256 });
+        // Only a cache: failing to write it costs a hash next time, nothing else.
+        let _ = super::result::write_atomically(&self.verified_path(), &[], true, |w| {
+            serde_json::to_writer_pretty(&mut *w, &cache).map_err(std::io::Error::other)
+        });
+        Ok(())
     }
 
     fn require_in(
@@ -408,13 +490,17 @@ impl ModelStore {
     /// only once everything is verified, so a failure leaves the old state.
     pub fn install(&self, name: &str, job: &Job) -> Result<InstallOutcome, AnalyzeError> {
         let spec = spec(name)?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| AnalyzeError::io(&self.dir, e))?;
+        // One installer at a time per cache: a second one waits, then finds the model there.
+        let _lock = self.lock(job)?;
         let was_recorded = self.manifest()?.models.contains_key(name);
         // `is_installed` also catches a file that a newer stackscope added to the model.
         if was_recorded && self.is_installed(name) && self.verify(name)? {
             return Ok(InstallOutcome::AlreadyInstalled);
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| AnalyzeError::io(&self.dir, e))?;
-        let staging = self.dir.join(format!(".staging-{name}"));
+        let staging = self
+            .dir
+            .join(format!(".staging-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).map_err(|e| AnalyzeError::io(&staging, e))?;
         let result = self.install_staged(spec, &staging, job);
@@ -425,6 +511,33 @@ impl ModelStore {
         } else {
             InstallOutcome::Installed
         })
+    }
+
+    /// An exclusive lock on the cache (`.lock`), released when the file closes (also when
+    /// the process dies). Waiting for it can be cancelled.
+    fn lock(&self, job: &Job) -> Result<std::fs::File, AnalyzeError> {
+        let path = self.dir.join(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| AnalyzeError::io(&path, e))?;
+        let mut told = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if !told {
+                        job.set_message("waiting for another install to finish");
+                        told = true;
+                    }
+                    job.check()?;
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(AnalyzeError::io(&path, e)),
+            }
+        }
     }
 
     fn install_staged(
@@ -509,7 +622,16 @@ impl ModelStore {
     }
 }
 
-/// Streams `artifact` to `dest`, hashing as it goes; a mismatch deletes the file.
+/// Bytes asked for per request: each request has its own time limit, so a large wheel on
+/// a slow link is never cut off by one limit on the whole download, and a dropped connection
+/// costs at most one chunk.
+const CHUNK_BYTES: u64 = 8 << 20;
+/// Attempts per chunk before the download gives up.
+const ATTEMPTS: u32 = 5;
+
+/// Streams `artifact` to `dest` in ranged chunks, hashing as it goes: a chunk that fails
+/// (timeout, reset) is retried from where it stopped, with a growing pause. A hash mismatch
+/// deletes the file.
 fn download(artifact: &Artifact, dest: &Path, job: &Job) -> Result<(), AnalyzeError> {
     let err = |reason: String| AnalyzeError::Download {
         url: artifact.url.to_owned(),
@@ -517,6 +639,8 @@ fn download(artifact: &Artifact, dest: &Path, job: &Job) -> Result<(), AnalyzeEr
     };
     let config = ureq::Agent::config_builder()
         .timeout_connect(Some(std::time::Duration::from_secs(30)))
+        .timeout_recv_response(Some(std::time::Duration::from_secs(60)))
+        // One chunk in two minutes: at least 70 kB/s, and a stalled link is noticed.
         .timeout_recv_body(Some(std::time::Duration::from_secs(120)))
         .tls_config(
             ureq::tls::TlsConfig::builder()
@@ -525,29 +649,63 @@ fn download(artifact: &Artifact, dest: &Path, job: &Job) -> Result<(), AnalyzeEr
         )
         .build();
     let agent = ureq::Agent::new_with_config(config);
-    let response = agent
-        .get(artifact.url)
-        .call()
-        .map_err(|e| err(e.to_string()))?;
-    let mut body = response.into_body().into_reader();
     let mut file = std::fs::File::create(dest).map_err(|e| AnalyzeError::io(dest, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut got = 0u64;
-    loop {
-        if job.is_cancelled() {
-            return Err(AnalyzeError::Cancelled);
+    let mut failures = 0u32;
+    while got < artifact.size {
+        job.check()?;
+        let last = (got + CHUNK_BYTES).min(artifact.size) - 1;
+        let chunk = (|| -> Result<(), String> {
+            let response = agent
+                .get(artifact.url)
+                .header("Range", &format!("bytes={got}-{last}"))
+                .call()
+                .map_err(|e| e.to_string())?;
+            // A server that ignores ranges sends everything from byte 0.
+            if response.status() != 206 && got > 0 {
+                return Err(format!(
+                    "the server ignored the range (HTTP {})",
+                    response.status()
+                ));
+            }
+            let mut body = response.into_body().into_reader();
+            loop {
+                if job.is_cancelled() {
+                    return Ok(());
+                }
+                let n = body.read(&mut buf).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Ok(());
+                }
+                let n = n.min(usize::try_from(artifact.size - got).unwrap_or(n));
+                if n == 0 {
+                    return Err("the server sent more bytes than the pinned size".into());
+                }
+                hasher.update(&buf[..n]);
+                file.write_all(&buf[..n]).map_err(|e| e.to_string())?;
+                got += n as u64;
+                job.advance(n as u64);
+            }
+        })();
+        match chunk {
+            Ok(()) => failures = 0,
+            Err(reason) => {
+                failures += 1;
+                if failures >= ATTEMPTS {
+                    let _ = std::fs::remove_file(dest);
+                    return Err(err(format!(
+                        "{reason} (after {ATTEMPTS} attempts, {got} of {} bytes)",
+                        artifact.size
+                    )));
+                }
+                job.set_message(format!("{}: retrying after: {reason}", artifact.file));
+                std::thread::sleep(std::time::Duration::from_secs(1 << failures));
+            }
         }
-        let n = body.read(&mut buf).map_err(|e| err(e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        file.write_all(&buf[..n])
-            .map_err(|e| AnalyzeError::io(dest, e))?;
-        got += n as u64;
-        job.advance(n as u64);
     }
+    job.check()?;
     file.flush().map_err(|e| AnalyzeError::io(dest, e))?;
     let actual = hex(&hasher.finalize());
     if actual != artifact.sha256 {
