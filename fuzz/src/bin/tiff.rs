@@ -1,0 +1,11 @@
+//! Fuzz target `tiff`: see `src/targets.rs`.
+
+#[path = "../targets.rs"]
+mod targets;
+
+#[global_allocator]
+static ALLOC: targets::Bounded = targets::Bounded;
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| targets::tiff(data));
+}
