@@ -473,7 +473,10 @@ fn models_install_is_idempotent_and_repairs_a_corrupted_file() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, [".lock", "manifest.json", "silero-vad", "verified.json"]);
+    assert_eq!(
+        names,
+        [".lock", "manifest.json", "silero-vad", "verified.json"]
+    );
 
     // The CLI lists it and flags damage.
     let cache = dir.path().to_str().unwrap();

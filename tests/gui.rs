@@ -328,7 +328,15 @@ fn more_frames_and_pixels_than_the_texture_limit_are_drawn_downscaled() {
         .state()
         .kymograph_texture_size()
         .expect("the kymograph is drawn");
-    assert!((4500..=8192).contains(&rows), "{rows} rows for 9000 frames");
+    // The renderer's limit (8192 with wgpu, less in some test set-ups).
+    let max_side = h.ctx.input(|i| i.max_texture_side);
+    let shrink = 9000usize.div_ceil(max_side);
+    assert!(shrink >= 2, "the test needs 9000 > {max_side}");
+    assert_eq!(
+        rows,
+        9000usize.div_ceil(shrink),
+        "{rows} rows for 9000 frames"
+    );
     assert!(w >= 1);
 
     // A frame wider than the limit: shown at half size, and the status bar says so.
@@ -338,8 +346,8 @@ fn more_frames_and_pixels_than_the_texture_limit_are_drawn_downscaled() {
     open_path(&mut h, &wide);
     h.run_steps(3);
     assert_eq!(h.state().stack_shape(), Some([2, 40, 9000, 1]));
-    assert_eq!(h.state().texture_shrink(), Some(2));
-    h.get_by_label_contains("shown downscaled 1/2");
+    assert_eq!(h.state().texture_shrink(), Some(shrink));
+    h.get_by_label_contains(&format!("shown downscaled 1/{shrink}"));
 }
 
 #[test]

@@ -210,12 +210,20 @@ fn cancelling_removes_the_partial_file() {
     let job = Job::new();
     let watcher = {
         let job = job.clone();
-        let out = out.clone();
+        let folder = dir.path().to_path_buf();
         thread::spawn(move || {
-            // Cancel once encoding has visibly started and the file exists.
+            // Cancel once encoding has visibly started and its temporary file exists.
+            let writing = || {
+                std::fs::read_dir(&folder).unwrap().any(|e| {
+                    e.unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .contains(".partial")
+                })
+            };
             for _ in 0..2000 {
                 let p = job.snapshot();
-                if p.message == "rendering" && p.done > 5 && out.exists() {
+                if p.message == "rendering" && p.done > 5 && writing() {
                     break;
                 }
                 thread::sleep(Duration::from_millis(5));
@@ -227,6 +235,12 @@ fn cancelling_removes_the_partial_file() {
     watcher.join().unwrap();
     assert!(matches!(err, AudioError::Cancelled), "{err}");
     assert!(!out.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
