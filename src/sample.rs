@@ -162,9 +162,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn frames_are_deterministic_and_move() {
-        assert_eq!(frame_rgb(3, 10, 16, 12), frame_rgb(3, 10, 16, 12));
-        assert_ne!(frame_rgb(3, 10, 16, 12), frame_rgb(4, 10, 16, 12));
-        assert_eq!(frame_rgb(0, 10, 16, 12).len(), 16 * 12 * 3);
+    fn frames_show_what_the_module_doc_promises() {
+        let (n, w, h) = (40, 160, 120);
+        let at = |i: usize, x: usize, y: usize| pixel(i, n, x, y, w, h);
+        // The bar sweeps left to right: at frame i it sits at x = i/n · w, in every row,
+        // with 120 of blue added over the background gradient.
+        for (i, y) in [(0usize, 10usize), (10, 60), (30, 110)] {
+            let x = i * w / n;
+            let on = at(i, x, y);
+            let beside = at(i, (x + w / 2) % w, y);
+            assert!(
+                on[2] >= beside[2] + 100,
+                "frame {i}: bar {on:?} vs {beside:?}"
+            );
+        }
+        // Spot a starts right of the centre (angle 0) and is a quarter turn further
+        // (below the centre) a quarter of the way through.
+        let (cx, cy, r) = (w / 2, h / 2, (0.28 * 120.0) as usize);
+        assert!(at(0, cx + r, cy)[0] > 200, "{:?}", at(0, cx + r, cy));
+        assert!(
+            at(n / 4, cx, cy + r)[0] > 200,
+            "{:?}",
+            at(n / 4, cx, cy + r)
+        );
+        assert!(
+            at(n / 4, cx + r, cy)[0] < 100,
+            "{:?}",
+            at(n / 4, cx + r, cy)
+        );
+        // The background gradient grows downwards: 20 at the top, 20 + 30·y/h below.
+        assert_eq!(at(20, 3, 0)[1], 20);
+        assert_eq!(at(20, 3, 60)[1], 35);
+        assert_eq!(frame_rgb(5, n, w, h).len(), w * h * 3);
     }
 }

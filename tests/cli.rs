@@ -87,3 +87,39 @@ fn export_writes_then_refuses_to_overwrite_without_force() {
     assert_eq!(code, 1);
     assert!(stderr.contains("500") && stderr.contains("200"), "{stderr}");
 }
+
+#[test]
+fn auto_blend_device_on_a_machine_without_a_gpu_is_quiet() {
+    let has_render_node = std::fs::read_dir("/dev/dri").is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    if has_render_node || std::path::Path::new("/dev/nvidia0").exists() {
+        eprintln!("this machine has a GPU device; the quiet path is for machines without one");
+        return;
+    }
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("quiet.mp4");
+    // Without XDG_RUNTIME_DIR, probing Mesa's Vulkan loader prints an error per probe.
+    let result = std::process::Command::new(env!("CARGO_BIN_EXE_stackscope"))
+        .args([
+            "export",
+            sample,
+            "-o",
+            out.to_str().unwrap(),
+            "--interp-steps",
+            "1",
+        ])
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert!(stderr.trim().is_empty(), "stray output: {stderr}");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        stdout.contains("blend device: cpu: no GPU device"),
+        "{stdout}"
+    );
+}

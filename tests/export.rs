@@ -13,7 +13,7 @@ use std::time::Duration;
 use ndarray::{Array4, ArrayView3};
 use stackscope::Job;
 use stackscope::export::{ExportError, ExportSettings, export};
-use stackscope::interp::{BlendSchedule, ScheduleError};
+use stackscope::interp::ScheduleError;
 use stackscope::load::{FrameGeometry, LoadOptions, load};
 use stackscope::output::OutputError;
 use stackscope::source::{FrameSource, SourceError, StackSource};
@@ -86,16 +86,18 @@ fn lossless_blends_of_two_flat_frames_follow_the_schedule() {
         ..settings(9)
     };
     export(&mut source, &out, &s, &Job::new()).unwrap();
+    // Read back through stackscope's own video loader (gray: the luma plane, mapped back to
+    // full range), against the README's schedule worked out here: frame 0 is 40, frame 10
+    // is 200, frame j between is the blend with weight round(256·j/10).
     let loaded = decode_gray(&out);
-    let schedule = BlendSchedule::new(2, 9, 1.0).unwrap();
-    assert_eq!(loaded.stack.len(), schedule.len());
-    for i in 0..schedule.len() {
-        let step = schedule.step(i);
-        let (a, b) = if step.a == 0 { (40, 200) } else { (200, 200) };
-        let expected = f64::from(BlendSchedule::blend_value(a, b, step.weight));
+    assert_eq!(loaded.stack.len(), 11);
+    for i in 0..11 {
+        let weight = (256.0 * i as f64 / 10.0).round();
+        let expected = (40.0 * (256.0 - weight) + 200.0 * weight) / 256.0;
         let mean = common::frame_mean(&loaded.stack, i);
+        // Two conversions (gray → limited-range luma → gray) each round once.
         assert!(
-            (mean - expected).abs() <= 1.0,
+            (mean - expected).abs() <= 1.5,
             "frame {i}: mean {mean}, expected {expected}"
         );
     }
@@ -399,8 +401,13 @@ fn with_no_adapter_auto_and_gpu_fall_back_to_the_cpu_and_say_so() {
             "{device}: {}",
             String::from_utf8_lossy(&result.stderr)
         );
+        let probed_and_fell_back =
+            stdout.contains("blend device: cpu: no GPU adapter") && stdout.contains("fell back");
+        // `auto` on a machine without any GPU device decides before loading a driver.
+        let decided_without_probing =
+            device == "auto" && stdout.contains("blend device: cpu: no GPU device on this machine");
         assert!(
-            stdout.contains("blend device: cpu: no GPU adapter") && stdout.contains("fell back"),
+            probed_and_fell_back || decided_without_probing,
             "{device}: {stdout}"
         );
         assert_eq!(decode_gray(&out).stack.len(), 79);

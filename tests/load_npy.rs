@@ -128,10 +128,7 @@ fn grayscale_of_a_mapped_rgb_array_is_copied_and_converted() {
     assert!(!s.is_mapped());
     assert_eq!(s.shape(), [2, 3, 3, 1]);
     let px = |k| a[[1, 2, 1, k]];
-    assert_eq!(
-        s.frame(1).unwrap()[[2, 1, 0]],
-        stackscope::load::luma(px(0), px(1), px(2))
-    );
+    common::assert_luma(s.frame(1).unwrap()[[2, 1, 0]], [px(0), px(1), px(2)], 1.0);
 }
 
 fn raw_npy(header_dict: &str, data: &[u8]) -> Vec<u8> {

@@ -95,8 +95,5 @@ fn rgb_pages_to_gray_with_crop() {
     let s = load(&p, &o, &Job::new()).unwrap().stack;
     assert_eq!(s.shape(), [2, 2, 3, 1]);
     // Crop (0,0) is source pixel (2,1): index 8 → r = 80.
-    assert_eq!(
-        s.frame(1).unwrap()[[0, 0, 0]],
-        stackscope::load::luma(80, 51, 7)
-    );
+    common::assert_luma(s.frame(1).unwrap()[[0, 0, 0]], [80, 51, 7], 1.0);
 }

@@ -244,3 +244,59 @@ fn normalized_masked_export_decodes_to_the_mapped_frames() {
     let mid = s.frame(1).unwrap()[[8, 4, 0]];
     assert!((i32::from(mid) - 128).abs() <= 2, "{mid}");
 }
+
+/// Every op on shapes whose rows span several of the reduction's cache bands (mean: ~90 rows
+/// a band at 700 pixels a row, median: one row a band), against a naive per-pixel
+/// computation in f64 written here.
+#[test]
+fn banded_reductions_equal_a_naive_computation() {
+    for (n, h, w, c) in [(7, 300, 700, 1), (6, 150, 400, 3)] {
+        let stack = pseudo_random(n, h, w, c);
+        let mut values = vec![0f64; n];
+        for op in [
+            ReduceOp::Mean,
+            ReduceOp::Sum,
+            ReduceOp::Max,
+            ReduceOp::Min,
+            ReduceOp::Std,
+            ReduceOp::Median,
+        ] {
+            let got = reduce(stack.view(), op, None, &Job::new()).unwrap();
+            assert_eq!(got.dim(), (h, w, c));
+            for y in 0..h {
+                for x in 0..w {
+                    for k in 0..c {
+                        for (t, v) in values.iter_mut().enumerate() {
+                            *v = f64::from(stack[[t, y, x, k]]);
+                        }
+                        let sum: f64 = values.iter().sum();
+                        let mean = sum / n as f64;
+                        let want = match op {
+                            ReduceOp::Mean => mean,
+                            ReduceOp::Sum => sum,
+                            ReduceOp::Max => values.iter().copied().fold(f64::MIN, f64::max),
+                            ReduceOp::Min => values.iter().copied().fold(f64::MAX, f64::min),
+                            ReduceOp::Std => {
+                                (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64)
+                                    .sqrt()
+                            }
+                            ReduceOp::Median => {
+                                values.sort_by(f64::total_cmp);
+                                if n % 2 == 1 {
+                                    values[n / 2]
+                                } else {
+                                    (values[n / 2 - 1] + values[n / 2]) / 2.0
+                                }
+                            }
+                        };
+                        let g = f64::from(got[[y, x, k]]);
+                        assert!(
+                            (g - want).abs() <= 1e-3 * want.abs().max(1.0),
+                            "{op:?} {n}×{h}×{w}×{c} at ({x}, {y}, {k}): {g} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -73,13 +73,28 @@ mod tests {
 
     #[test]
     fn picks_the_smallest_step_that_fits() {
-        // 10 frames of 100 bytes, 350 allowed: 3 frames fit, step 4 keeps frames 0,4,8.
+        // 10 frames of 100 bytes, 350 allowed: steps 1–3 keep 10, 5, 4 frames (too many);
+        // step 4 keeps frames 0, 4, 8.
         let (step, decision) = plan(Path::new("x"), 100, 10, 350).unwrap();
         assert_eq!(step, 4);
-        assert_eq!(10usize.div_ceil(step), 3);
         assert_eq!(decision.map(|d| d.wanted_bytes), Some(1000));
-        // Step 3 would keep 4 frames (0,3,6,9) = 400 bytes: too many.
-        assert!(10usize.div_ceil(3) * 100 > 350);
+        // The definition, over many cases: the kept frames (every step-th, from the first)
+        // fit, and one step less would not.
+        for frames in 1..60usize {
+            for frame_bytes in [1u64, 7, 100] {
+                for limit in [frame_bytes, 3 * frame_bytes, 350, 1000] {
+                    let (step, _) = plan(Path::new("x"), frame_bytes, frames, limit).unwrap();
+                    let kept = |step: usize| (0..frames).step_by(step).count() as u64;
+                    assert!(
+                        kept(step) * frame_bytes <= limit,
+                        "{frames}, {frame_bytes}, {limit}"
+                    );
+                    if step > 1 {
+                        assert!(kept(step - 1) * frame_bytes > limit, "{frames}, {limit}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

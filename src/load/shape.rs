@@ -290,9 +290,76 @@ mod tests {
         let src = Array3::from_shape_vec((1, 1, 4), vec![200, 100, 50, 7]).unwrap();
         let mut dst = Array3::zeros((1, 1, 1));
         shaper.apply(src.view(), dst.view_mut());
-        assert_eq!(dst[[0, 0, 0]], luma(200, 100, 50));
-        assert_eq!(luma(255, 255, 255), 255);
-        assert_eq!(luma(0, 0, 0), 0);
+        // ITU-R BT.601: Y = 0.299 R + 0.587 G + 0.114 B (written out here, not `luma`).
+        let bt601 = |r: f64, g: f64, b: f64| 0.299 * r + 0.587 * g + 0.114 * b;
+        // The integer weights (77, 150, 29)/256 round the coefficients: within one level.
+        assert!((f64::from(dst[[0, 0, 0]]) - bt601(200.0, 100.0, 50.0)).abs() <= 1.0);
+        // Non-gray colours tell the coefficients apart (any weights summing to 256 pass on
+        // white and black).
+        for [r, g, b] in [
+            [255, 0, 0],
+            [0, 255, 0],
+            [0, 0, 255],
+            [30, 180, 220],
+            [250, 240, 10],
+            [12, 34, 200],
+        ] {
+            let want = bt601(f64::from(r), f64::from(g), f64::from(b));
+            let got = f64::from(luma(r, g, b));
+            assert!(
+                (got - want).abs() <= 1.0,
+                "({r}, {g}, {b}): {got} vs {want:.3}"
+            );
+        }
+    }
+
+    #[test]
+    fn bilinear_resize_matches_values_computed_by_hand() {
+        // Triangle filter with pixel centres at (i + 0.5) · scale − 0.5, as PIL's BILINEAR:
+        // up 2×: [0, 100] → [0, 25, 75, 100] (the edge samples clamp).
+        let up = LoadOptions {
+            resize: Some(Resize::Size {
+                width: 4,
+                height: 1,
+            }),
+            ..Default::default()
+        };
+        let shaper = Shaper::new(geom(2, 1, 1), &up).unwrap();
+        let src = Array3::from_shape_vec((1, 2, 1), vec![0, 100]).unwrap();
+        let mut dst = Array3::zeros((1, 4, 1));
+        shaper.apply(src.view(), dst.view_mut());
+        assert_eq!(dst.as_slice().unwrap(), &[0, 25, 75, 100]);
+        // Down 2×: the kernel widens to two source pixels; for output 0 (centre 0.5) the
+        // weights of x = 0, 1, 2 are 0.75, 0.75, 0.25: (0·0.75 + 100·0.75 + 200·0.25)/1.75
+        // = 71.4; for output 1 (centre 2.5): (100·0.25 + 200·0.75 + 250·0.75)/1.75 = 207.1.
+        let down = LoadOptions {
+            resize: Some(Resize::Factor(0.5)),
+            ..Default::default()
+        };
+        let shaper = Shaper::new(geom(4, 1, 1), &down).unwrap();
+        let src = Array3::from_shape_vec((1, 4, 1), vec![0, 100, 200, 250]).unwrap();
+        let mut dst = Array3::zeros((1, 2, 1));
+        shaper.apply(src.view(), dst.view_mut());
+        let got = dst.as_slice().unwrap();
+        assert!(
+            got[0].abs_diff(71) <= 1 && got[1].abs_diff(207) <= 1,
+            "{got:?}"
+        );
+        // In two dimensions: a 2×2 checker up to 4×4; the centre pixels mix all four.
+        let square = LoadOptions {
+            resize: Some(Resize::Factor(2.0)),
+            ..Default::default()
+        };
+        let shaper = Shaper::new(geom(2, 2, 1), &square).unwrap();
+        let src = Array3::from_shape_vec((2, 2, 1), vec![0, 200, 200, 0]).unwrap();
+        let mut dst = Array3::zeros((4, 4, 1));
+        shaper.apply(src.view(), dst.view_mut());
+        // (1, 1): weights 0.75/0.25 each way: 0·0.5625 + 200·0.1875·2 + 0·0.0625 = 75.
+        assert_eq!(dst[[1, 1, 0]], 75);
+        assert_eq!(dst[[0, 0, 0]], 0);
+        assert_eq!(dst[[0, 3, 0]], 200);
+        // (2, 1): 200·0.5625 + 0·0.1875·2 + 200·0.0625 = 125.
+        assert_eq!(dst[[1, 2, 0]], 125);
     }
 
     #[test]

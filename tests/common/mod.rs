@@ -96,6 +96,21 @@ pub fn lossless_gray_video(dir: &Path, n: usize, width: usize, height: usize) ->
     out
 }
 
+/// ITU-R BT.601 luma of a colour, from the standard's coefficients (not the loader's
+/// integer version): what a gray load must give, within one level.
+pub fn bt601_luma(r: u8, g: u8, b: u8) -> f64 {
+    0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b)
+}
+
+/// Asserts that a gray byte is the BT.601 luma of `rgb` within `tolerance` levels.
+pub fn assert_luma(got: u8, rgb: [u8; 3], tolerance: f64) {
+    let want = bt601_luma(rgb[0], rgb[1], rgb[2]);
+    assert!(
+        (f64::from(got) - want).abs() <= tolerance,
+        "gray {got} for {rgb:?}; BT.601 gives {want:.2}"
+    );
+}
+
 /// Mean of one frame of a stack.
 pub fn frame_mean(stack: &stackscope::FrameStack, index: usize) -> f64 {
     let f = stack.frame(index).unwrap();
