@@ -83,8 +83,8 @@ fn solid_colours_decode_to_their_bt601_values_and_back_to_the_same_rgb() {
     let (w, h) = (16, 16);
     let mut frames = Array4::zeros((colours.len(), h, w, 3));
     for (i, c) in colours.iter().enumerate() {
-        for k in 0..3 {
-            frames.slice_mut(ndarray::s![i, .., .., k]).fill(c[k]);
+        for (k, &v) in c.iter().enumerate() {
+            frames.slice_mut(ndarray::s![i, .., .., k]).fill(v);
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -199,12 +199,12 @@ fn blends_at_fractional_intensities_follow_the_readme_formula_exactly() {
                     &format!("source pixel {p}"),
                 );
             }
-            for j in 1..=k {
+            for (j, frame) in decoded.iter().enumerate().take(k + 1).skip(1) {
                 // README: t = j/(K+1) · intensity, w = round(256 t),
                 // pixel = (a·(256−w) + b·w + 128) >> 8.
                 let t = j as f64 / (k + 1) as f64 * intensity;
                 let weight = (256.0 * t).round() as u32;
-                let blended = &decoded[j][..w * h];
+                let blended = &frame[..w * h];
                 for p in 0..w * h {
                     let (a, b) = (u32::from(ya[p]), u32::from(yb[p]));
                     let want = (a * (256 - weight) + b * weight + 128) >> 8;
