@@ -73,6 +73,8 @@ pub struct App {
     status: Option<(String, bool)>,
     /// When the last load started, until its first frame is on screen.
     first_frame_pending: Option<Instant>,
+    /// The first error the window's GPU device reported (wgpu would panic on it otherwise).
+    gpu_error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl App {
@@ -83,6 +85,17 @@ impl App {
             .and_then(|s| eframe::get_value::<Settings>(s, eframe::APP_KEY))
             .unwrap_or_default();
         let mut app = Self::with_settings(settings);
+        // wgpu's default reaction to a validation or out-of-memory error is a panic; the
+        // window keeps running and says what happened instead.
+        if let Some(render_state) = &cc.wgpu_render_state {
+            let slot = app.gpu_error.clone();
+            render_state
+                .device
+                .on_uncaptured_error(std::sync::Arc::new(move |e: eframe::wgpu::Error| {
+                    let mut slot = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    slot.get_or_insert_with(|| e.to_string());
+                }));
+        }
         // A debug switch for scripts: the overlay on from the start, a summary on exit.
         app.show_frame_time = std::env::var_os("STACKSCOPE_FRAME_TIME").is_some();
         if let Some(path) = path {
@@ -116,6 +129,7 @@ impl App {
             last_frame: None,
             status: None,
             first_frame_pending: None,
+            gpu_error: Default::default(),
         }
     }
 
@@ -965,6 +979,17 @@ impl App {
     }
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
+        let gpu_error = self
+            .gpu_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(e) = gpu_error {
+            ui.colored_label(
+                Color32::LIGHT_RED,
+                format!("GPU error (the view may be incomplete): {e}"),
+            );
+        }
         ui.horizontal(|ui| {
             if let Some(doc) = &self.doc {
                 let [n, h, w, c] = doc.stack.shape();
