@@ -636,7 +636,8 @@ fn downloads_dir() -> Option<PathBuf> {
 fn fetch(artifact: &Artifact, dest: &Path, job: &Job) -> Result<(), AnalyzeError> {
     let kept = downloads_dir().map(|d| d.join(artifact.sha256));
     if let Some(kept) = &kept
-        && sha256_file(kept).is_ok_and(|(digest, size)| digest == artifact.sha256 && size == artifact.size)
+        && sha256_file(kept)
+            .is_ok_and(|(digest, size)| digest == artifact.sha256 && size == artifact.size)
     {
         std::fs::copy(kept, dest).map_err(|e| AnalyzeError::io(dest, e))?;
         job.advance(artifact.size);
@@ -646,10 +647,10 @@ fn fetch(artifact: &Artifact, dest: &Path, job: &Job) -> Result<(), AnalyzeError
     if let Some(kept) = &kept {
         // Only a convenience: a folder that cannot be written costs a download next time.
         let _ = std::fs::create_dir_all(kept.parent().unwrap_or(Path::new(".")));
-        if let Ok(out) = crate::output::Output::begin(kept, &[], true) {
-            if std::fs::copy(dest, out.temp_path()).is_ok() {
-                let _ = out.commit();
-            }
+        if let Ok(out) = crate::output::Output::begin(kept, &[], true)
+            && std::fs::copy(dest, out.temp_path()).is_ok()
+        {
+            let _ = out.commit();
         }
     }
     Ok(())

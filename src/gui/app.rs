@@ -89,12 +89,14 @@ impl App {
         // window keeps running and says what happened instead.
         if let Some(render_state) = &cc.wgpu_render_state {
             let slot = app.gpu_error.clone();
-            render_state
-                .device
-                .on_uncaptured_error(std::sync::Arc::new(move |e: eframe::wgpu::Error| {
-                    let mut slot = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            render_state.device.on_uncaptured_error(std::sync::Arc::new(
+                move |e: eframe::wgpu::Error| {
+                    let mut slot = slot
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     slot.get_or_insert_with(|| e.to_string());
-                }));
+                },
+            ));
         }
         // A debug switch for scripts: the overlay on from the start, a summary on exit.
         app.show_frame_time = std::env::var_os("STACKSCOPE_FRAME_TIME").is_some();
