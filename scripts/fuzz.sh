@@ -21,7 +21,7 @@ cargo afl config --build >/dev/null 2>&1 || true
 
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
 export AFL_SKIP_CRASHES=1 AFL_AUTORESUME=1
-printf '%-7s %12s %8s %8s\n' target executions seconds crashes
+printf '%-7s %12s %8s %8s %6s\n' target executions seconds crashes hangs
 for t in "${targets[@]}"; do
   out="fuzz/out/$t"
   mkdir -p "$out" "fuzz/regressions/$t"
@@ -37,5 +37,12 @@ for t in "${targets[@]}"; do
     crashes=$((crashes + 1))
     cp "$c" "fuzz/regressions/$t/$(sha256sum "$c" | cut -c1-16)"
   done
-  printf '%-7s %12s %8s %8s\n' "$t" "${execs:-0}" "${run:-0}" "$crashes"
+  # Inputs past the time limit are findings too (a parser that backtracks, a loop).
+  hangs=0
+  for c in "$out"/default/hangs/id:*; do
+    [ -e "$c" ] || continue
+    hangs=$((hangs + 1))
+    cp "$c" "fuzz/regressions/$t/hang-$(sha256sum "$c" | cut -c1-16)"
+  done
+  printf '%-7s %12s %8s %8s %6s\n' "$t" "${execs:-0}" "${run:-0}" "$crashes" "$hangs"
 done

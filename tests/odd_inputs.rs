@@ -297,6 +297,28 @@ fn npy_cases() -> Vec<Case> {
             expect: Expect::Refused("truncated"),
         },
         Case {
+            name: "stray braces before the header dict (the literal parser backtracks)",
+            file: "a.npy",
+            bytes: {
+                let mut b = npy("'|u1'", false, "(1, 2)", &[1, 2]);
+                // Twenty '{' where the header's padding was: 30+ s of parsing before.
+                b[10..30].copy_from_slice(&[b'{'; 20]);
+                b
+            },
+            expect: Expect::Refused("malformed .npy header"),
+        },
+        Case {
+            name: "format 2.0 header length of 662 MB in a 200-byte file",
+            file: "a.npy",
+            bytes: {
+                let mut b = npy("'|u1'", false, "(1, 2)", &[1, 2]);
+                b[6] = 2;
+                b[8..12].copy_from_slice(&0x277b_0076u32.to_le_bytes());
+                b
+            },
+            expect: Expect::Refused("claims 662372470 bytes"),
+        },
+        Case {
             name: "not an npy at all",
             file: "a.npy",
             bytes: b"P5\n2 2\n255\n\x00\x01\x02\x03".to_vec(),
@@ -806,6 +828,26 @@ fn every_odd_input_has_its_exact_outcome() {
         failures.len(),
         cases.len(),
         failures.join("\n")
+    );
+}
+
+#[test]
+fn a_wav_claiming_a_gigahertz_sample_rate_is_refused_at_once() {
+    // Found by the fuzzer: 2^30 Hz made the resampler take 20 s and 1.5 GB.
+    let dir = tempfile::tempdir().unwrap();
+    let mut wav = b"RIFF\x00\x01\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00".to_vec();
+    wav.extend_from_slice(&(1u32 << 30).to_le_bytes());
+    wav.extend_from_slice(&(1u32 << 31).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data\x00\x01\x00\x00");
+    wav.extend_from_slice(&[0x10; 256]);
+    let path = dir.path().join("fast.wav");
+    std::fs::write(&path, &wav).unwrap();
+    let e = stackscope::audio::analyze(&path, &Default::default(), &Job::new()).unwrap_err();
+    assert!(
+        e.to_string().contains("1073741824 Hz is not plausible"),
+        "{e}"
     );
 }
 

@@ -18,6 +18,29 @@ const MONO: Sample = Sample::F32(SampleType::Packed);
 /// Rates above this are resampled down: visuals stop well below 24 kHz.
 pub const MAX_ANALYSIS_RATE: u32 = 48_000;
 
+/// The highest sample rate a real recording has (DXD and DSD-to-PCM stop at 768 kHz). A
+/// header claiming more is damaged: resampling from 2^30 Hz took 20 s and 1.5 GB.
+pub const MAX_SOURCE_RATE: u32 = 768_000;
+/// More channels than any recording format carries.
+pub const MAX_CHANNELS: u16 = 64;
+
+/// Refuses header facts no real audio stream has, before anything is sized from them.
+pub(crate) fn check_stream(rate: u32, channels: u16) -> Result<(), String> {
+    if rate > MAX_SOURCE_RATE {
+        return Err(format!(
+            "the header's sample rate of {rate} Hz is not plausible (at most {MAX_SOURCE_RATE} Hz): \
+             the file is damaged"
+        ));
+    }
+    if channels > MAX_CHANNELS {
+        return Err(format!(
+            "the header's {channels} channels are not plausible (at most {MAX_CHANNELS}): the \
+             file is damaged"
+        ));
+    }
+    Ok(())
+}
+
 /// What is known about an audio stream before decoding it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AudioInfo {
@@ -87,6 +110,7 @@ impl AudioDecoder {
         let decoder = context
             .audio()
             .map_err(|e| open_err(format!("no decoder for this audio codec: {e}")))?;
+        check_stream(decoder.rate(), decoder.channels()).map_err(open_err)?;
         let rate = match decoder.rate() {
             0 => MAX_ANALYSIS_RATE,
             r => r.min(MAX_ANALYSIS_RATE),

@@ -63,6 +63,7 @@ impl AudioTrack {
         let decoder = decoder
             .audio()
             .map_err(|e| err(format!("no decoder for this audio codec ({e})")))?;
+        crate::audio::decode::check_stream(decoder.rate(), decoder.channels()).map_err(err)?;
         // AAC covers 8–96 kHz; keep the source rate when it fits, so nothing is resampled
         // but the layout.
         let rate = match decoder.rate() {

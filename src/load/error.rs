@@ -10,6 +10,13 @@ pub enum LoadError {
     #[error("{}: no such file or folder", .path.display())]
     NotFound { path: PathBuf },
 
+    #[error(
+        "{}: the decoder failed on this file ({message}); it is damaged or of a kind the \
+         decoder mishandles",
+        .path.display()
+    )]
+    DecoderPanic { path: PathBuf, message: String },
+
     // The cause is shown in the message rather than chained, so it is printed once.
     #[error("{}: {cause}", .path.display())]
     Io {

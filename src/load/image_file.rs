@@ -40,11 +40,20 @@ pub fn decode(path: &Path, prefer_gray: bool) -> Result<Decoded, String> {
     if bytes.is_empty() {
         return Err("empty file (0 bytes)".into());
     }
-    if is_jpeg(path) {
-        decode_jpeg(&bytes, prefer_gray)
-    } else {
-        decode_other(&bytes)
-    }
+    // A decoder that panics on this file skips it like one that refuses it.
+    std::panic::catch_unwind(|| {
+        if is_jpeg(path) {
+            decode_jpeg(&bytes, prefer_gray)
+        } else {
+            decode_other(&bytes)
+        }
+    })
+    .unwrap_or_else(|payload| {
+        Err(format!(
+            "the decoder failed on this file: {}",
+            super::panic_message(payload.as_ref())
+        ))
+    })
 }
 
 fn decode_jpeg(bytes: &[u8], prefer_gray: bool) -> Result<Decoded, String> {

@@ -73,6 +73,28 @@ pub fn detect(path: &Path) -> SourceKind {
     }
 }
 
+/// The text of a caught panic.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
+        .unwrap_or_else(|| "a panic".into())
+}
+
+/// Runs `load`, turning a panic inside it (a decoder's bug) into [`LoadError::DecoderPanic`].
+fn without_panics(
+    path: &Path,
+    load: impl FnOnce() -> Result<Loaded, LoadError>,
+) -> Result<Loaded, LoadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(load)).unwrap_or_else(|payload| {
+        Err(LoadError::DecoderPanic {
+            path: path.to_path_buf(),
+            message: panic_message(payload.as_ref()),
+        })
+    })
+}
+
 /// Loads the stack at `path`.
 pub fn load(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded, LoadError> {
     options.validate().map_err(LoadError::Options)?;
@@ -82,13 +104,15 @@ pub fn load(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded, Loa
         });
     }
     let started = Instant::now();
-    let mut loaded = match detect(path) {
+    // Third-party decoders (TIFF, PNG, JPEG, WebP, npy headers) can panic on hostile input;
+    // that is an error about the file, not the end of the program.
+    let mut loaded = without_panics(path, || match detect(path) {
         SourceKind::Folder => folder::load_folder(path, options, job),
         SourceKind::Image => folder::load_image(path, options, job),
         SourceKind::Npy => npy::load_npy(path, options, job),
         SourceKind::Tiff => tiff::load_tiff(path, options, job),
         SourceKind::Video | SourceKind::Generated => video::load_video(path, options, job),
-    }?;
+    })?;
     let report = &mut loaded.report;
     report.shape = loaded.stack.shape();
     report.frames_loaded = loaded.stack.len();

@@ -194,7 +194,8 @@ fn read_page(
         Some(d) => d,
         None => open(path, limit_bytes)?,
     };
-    let result = (|| {
+    // A page the decoder panics on is skipped like one it refuses (the decoder is dropped).
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         decoder.seek_to_image(page).map_err(|e| e.to_string())?;
         let (w, h) = decoder.dimensions().map_err(|e| e.to_string())?;
         let (_, channels) = page_format(decoder.colortype().map_err(|e| e.to_string())?)?;
@@ -224,11 +225,19 @@ fn read_page(
             samples,
             planes: if planes > 1 { channels } else { 1 },
         })
-    })();
-    pool.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(decoder);
-    result
+    }));
+    match decoded {
+        Ok(result) => {
+            pool.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(decoder);
+            result
+        }
+        Err(payload) => Err(format!(
+            "the TIFF decoder failed on this page: {}",
+            super::panic_message(payload.as_ref())
+        )),
+    }
 }
 
 /// What an ImageJ-written TIFF says about itself in its description
