@@ -622,6 +622,47 @@ fn tiff_cases() -> Vec<Case> {
             ),
         },
         Case {
+            name: "ImageJ stack over 4 GB style: one directory, images back to back",
+            file: "a.tif",
+            bytes: {
+                // Three 3×2 16-bit big-endian frames after one another; the directory
+                // describes the first and the description says images=3.
+                let values: Vec<u16> = (0..18).map(|i| i * 100).collect();
+                let page = Page {
+                    bits: 16,
+                    description: Some("ImageJ=1.54f\nimages=3\nslices=3\n".into()),
+                    ..Page::gray8(3, 2, bytes_u16(&values, true))
+                };
+                let mut bytes = tiffw::write(&[page], true);
+                // StripByteCounts (279) says one page: 3 × 2 × 2 bytes.
+                let first = u32::from_be_bytes(bytes[4..8].try_into().unwrap()) as usize;
+                let entries = u16::from_be_bytes([bytes[first], bytes[first + 1]]) as usize;
+                let entry = (0..entries)
+                    .map(|i| first + 2 + i * 12)
+                    .find(|&e| u16::from_be_bytes([bytes[e], bytes[e + 1]]) == 279)
+                    .unwrap();
+                bytes[entry + 8..entry + 12].copy_from_slice(&12u32.to_be_bytes());
+                bytes
+            },
+            expect: Expect::Opens(
+                [3, 2, 3, 1],
+                Some(|l| {
+                    let want: Vec<u8> = (0..18)
+                        .map(|i| scaled(i as f64 * 100.0, 0.0, 1700.0))
+                        .collect();
+                    assert_eq!(pixels(l), want);
+                    assert!(
+                        l.report
+                            .notes
+                            .iter()
+                            .any(|n| n.contains("3 images back to back")),
+                        "{:?}",
+                        l.report.notes
+                    );
+                }),
+            ),
+        },
+        Case {
             name: "directory chain that loops back to itself",
             file: "a.tif",
             bytes: {

@@ -175,6 +175,99 @@ fn dtype_of(format: SampleFormat, bits: u8) -> Result<(&'static str, (f64, f64))
     })
 }
 
+/// An ImageJ stack written as one directory followed by the other images back to back, as
+/// ImageJ saves stacks over 4 GB (its description says `images=N`; only the first image
+/// has a directory). Pages past the first are read straight from the file.
+#[derive(Debug, Clone, Copy)]
+struct Contiguous {
+    first_offset: u64,
+    page_bytes: u64,
+    big_endian: bool,
+    pages: usize,
+}
+
+impl Contiguous {
+    /// Recognizes the layout from the first page's tags; `None` for any other file.
+    fn detect(decoder: &mut TiffDecoder, page_bytes: u64, file_len: u64) -> Option<Self> {
+        use tiff::tags::Tag;
+        let text = decoder.get_tag_ascii_string(Tag::ImageDescription).ok()?;
+        if !text.starts_with("ImageJ=") {
+            return None;
+        }
+        let images: usize = text
+            .lines()
+            .find_map(|l| l.strip_prefix("images="))?
+            .trim()
+            .parse()
+            .ok()?;
+        let compression = decoder.get_tag_u32(Tag::Compression).unwrap_or(1);
+        let planar = decoder.get_tag_u32(Tag::PlanarConfiguration).unwrap_or(1);
+        let offsets = decoder.get_tag_u64_vec(Tag::StripOffsets).ok()?;
+        let counts = decoder.get_tag_u64_vec(Tag::StripByteCounts).ok()?;
+        // Uncompressed, interleaved, its strips one run of bytes of exactly one page.
+        let one_run = offsets.len() == counts.len()
+            && offsets
+                .windows(2)
+                .zip(&counts)
+                .all(|(o, &c)| o[0].checked_add(c) == Some(o[1]));
+        let total: u64 = counts.iter().sum();
+        if images < 2 || compression != 1 || planar != 1 || !one_run || total != page_bytes {
+            return None;
+        }
+        let first_offset = *offsets.first()?;
+        let fit = file_len.saturating_sub(first_offset) / page_bytes.max(1);
+        Some(Self {
+            first_offset,
+            page_bytes,
+            big_endian: decoder.byte_order() == tiff::tags::ByteOrder::BigEndian,
+            pages: images.min(usize::try_from(fit).unwrap_or(usize::MAX)),
+        })
+    }
+
+    /// Page `page`'s samples, read from the file and put in this machine's byte order.
+    fn read(&self, path: &Path, page: usize, dtype: &str) -> Result<DecodingResult, String> {
+        use std::os::unix::fs::FileExt;
+        let at = (page as u64)
+            .checked_mul(self.page_bytes)
+            .and_then(|o| o.checked_add(self.first_offset))
+            .ok_or("the page offset overflows")?;
+        let len = usize::try_from(self.page_bytes).map_err(|e| e.to_string())?;
+        let mut bytes = vec![0u8; len];
+        File::open(path)
+            .and_then(|f| f.read_exact_at(&mut bytes, at))
+            .map_err(|e| format!("page {page} at byte {at}: {e}"))?;
+        let big = self.big_endian;
+        macro_rules! samples {
+            ($variant:ident, $t:ty) => {
+                DecodingResult::$variant(
+                    bytes
+                        .chunks_exact(std::mem::size_of::<$t>())
+                        .map(|c| {
+                            let raw = c.try_into().unwrap_or_default();
+                            if big {
+                                <$t>::from_be_bytes(raw)
+                            } else {
+                                <$t>::from_le_bytes(raw)
+                            }
+                        })
+                        .collect(),
+                )
+            };
+        }
+        Ok(match dtype {
+            "uint8" => DecodingResult::U8(bytes),
+            "int8" => DecodingResult::I8(bytes.iter().map(|&b| b as i8).collect()),
+            "uint16" => samples!(U16, u16),
+            "int16" => samples!(I16, i16),
+            "uint32" => samples!(U32, u32),
+            "int32" => samples!(I32, i32),
+            "float32" => samples!(F32, f32),
+            "float64" => samples!(F64, f64),
+            other => return Err(format!("{other} samples in a contiguous ImageJ stack")),
+        })
+    }
+}
+
 /// One decoded page: its geometry, its samples and how many planes they are stored in.
 struct Page {
     geometry: FrameGeometry,
@@ -188,7 +281,15 @@ fn read_page(
     path: &Path,
     page: usize,
     limit_bytes: u64,
+    contiguous: Option<(&Contiguous, FrameGeometry, &str)>,
 ) -> Result<Page, String> {
+    if let Some((layout, geometry, dtype)) = contiguous {
+        return Ok(Page {
+            geometry,
+            samples: layout.read(path, page, dtype)?,
+            planes: 1,
+        });
+    }
     let pooled = pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
     let mut decoder = match pooled {
         Some(d) => d,
@@ -303,6 +404,26 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
         }
         pages += 1;
     }
+    let source = FrameGeometry {
+        width: w as usize,
+        height: h as usize,
+        channels,
+    };
+    let mut contiguous_layout = None;
+    if pages == 1 {
+        decoder.seek_to_image(0).map_err(|e| err(describe(&e)))?;
+        let page_bytes = (source.bytes() as u64).saturating_mul(u64::from(bits / 8));
+        let file_len = std::fs::metadata(path).map_or(0, |m| m.len());
+        if let Some(layout) = Contiguous::detect(&mut decoder, page_bytes, file_len) {
+            report.notes.push(format!(
+                "ImageJ stack stored as one directory and {} images back to back",
+                layout.pages
+            ));
+            pages = layout.pages;
+            contiguous_layout = Some(layout);
+        }
+    }
+    let contiguous = contiguous_layout.as_ref().map(|l| (l, source, dtype));
     report.frames_found = pages;
     let wanted = options.select(pages, 1);
     if wanted.is_empty() {
@@ -311,11 +432,6 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
             found: pages,
         });
     }
-    let source = FrameGeometry {
-        width: w as usize,
-        height: h as usize,
-        channels,
-    };
     let shaper = Shaper::new(source, options).map_err(|cause| LoadError::Geometry {
         path: path.to_path_buf(),
         cause,
@@ -342,7 +458,7 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
                     if job.is_cancelled() {
                         return None;
                     }
-                    read_page(&pool, path, page, limit)
+                    read_page(&pool, path, page, limit, contiguous)
                         .ok()
                         .and_then(|p| value_range(&p.samples))
                 })
@@ -363,7 +479,7 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
     job.set_total(selected.len() as u64);
     job.set_message(format!("decoding {} pages", selected.len()));
     let outcomes = fill::fill_parallel::<(), _>(&mut pixels, job, |slot_index, slot| {
-        let page = match read_page(&pool, path, selected[slot_index], limit) {
+        let page = match read_page(&pool, path, selected[slot_index], limit, contiguous) {
             Ok(page) => page,
             Err(reason) => return SlotOutcome::Skipped(reason),
         };
