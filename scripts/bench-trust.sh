@@ -17,8 +17,11 @@ if [ ! -f "$D/frames/f0100.png" ]; then
   ffmpeg -hide_banner -loglevel error -y -f lavfi -i mandelbrot=size=1280x720:rate=1 \
     -frames:v 100 "$D/frames/f%04d.png"
 fi
-cargo build --release -q
-cp target/release/stackscope "$B/stackscope-new"
+# NO_BUILD=1 measures the binaries already in bench-data/bin.
+if [ -z "${NO_BUILD:-}" ]; then
+  cargo build --release -q
+  cp target/release/stackscope "$B/stackscope-new"
+fi
 if [ ! -x "$B/stackscope-$BASE" ]; then
   # The old tree in a worktree, built against the same target folder (shared dependencies).
   rm -rf "$B/base-tree"
@@ -26,7 +29,7 @@ if [ ! -x "$B/stackscope-$BASE" ]; then
   (cd "$B/base-tree" && CARGO_TARGET_DIR="$PWD/../../../target" cargo build --release -q)
   cp target/release/stackscope "$B/stackscope-$BASE"
   git worktree remove --force "$B/base-tree"
-  cargo build --release -q  # back to this tree's binary in target/
+  [ -n "${NO_BUILD:-}" ] || cargo build --release -q  # back to this tree's binary in target/
 fi
 
 # "wall maxrss_kb" of one export, stderr lines counted apart.
