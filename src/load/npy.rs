@@ -602,7 +602,11 @@ mod tests {
         assert!(check_nesting(b"{'descr': '<f4', 'x': '(((((((((((', }").is_ok());
         // What the fuzzer found: stray opening braces before the dict.
         let stray = [b"{".repeat(12), plain.to_vec()].concat();
-        assert!(check_nesting(&stray).unwrap_err().contains("more than 8 deep"));
+        assert!(
+            check_nesting(&stray)
+                .unwrap_err()
+                .contains("more than 8 deep")
+        );
         let few = [b"{".repeat(3), plain.to_vec()].concat();
         assert!(check_nesting(&few).unwrap_err().contains("unclosed"));
         let deep = [b"(".repeat(9), b")".repeat(9)].concat();
