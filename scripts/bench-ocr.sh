@@ -29,7 +29,7 @@ printf '%-34s %8s  %s\n' "" "wall s" "frames analysed / sampled, spans"
 run() {
   local name=$1; shift
   local out="$D/$name.json" times=()
-  for _ in $(seq "$RUNS"); do times+=("$(wall "$BIN" analyze "$CLIP" -a text_overlay -o "$out" "$@")"); done
+  for _ in $(seq "$RUNS"); do times+=("$(wall "$BIN" analyze "$CLIP" -a text_overlay -o "$out" --force "$@")"); done
   local t; t=$(printf '%s\n' "${times[@]}" | median)
   python3 - "$out" "$name" "$t" <<'PY'
 import json, sys

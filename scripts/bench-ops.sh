@@ -35,7 +35,7 @@ read -r base_s base_kb < <(measure target/release/examples/read_once "$NPY")
 echo "read-once baseline (parallel byte sum): ${base_s} s, peak RSS ${base_kb} KB"
 printf '%-7s %12s %12s %14s %14s\n' op stackscope_s numpy_s stackscope_kb numpy_kb
 for op in mean sum max min std median; do
-  read -r s_s s_kb < <(measure "$BIN" reduce "$NPY" --op "$op" -o "$D/$op.npy")
+  read -r s_s s_kb < <(measure "$BIN" reduce "$NPY" --op "$op" -o "$D/$op.npy" --force)
   case $op in
     mean) expr="a.mean(0)";; sum) expr="a.sum(0)";; max) expr="a.max(0)";; min) expr="a.min(0)";;
     std) expr="a.std(0)";; median) expr="np.median(a, 0)";;
@@ -46,8 +46,8 @@ done
 
 echo
 for w in 10 500; do
-  read -r s_s s_kb < <(measure "$BIN" roi "$NPY" --range 0:500 --subtract --window "$w" --rect 100,100,100,100 -o "$D/sliding_$w.csv")
+  read -r s_s s_kb < <(measure "$BIN" roi "$NPY" --range 0:500 --subtract --window "$w" --rect 100,100,100,100 -o "$D/sliding_$w.csv" --force)
   echo "sliding normalization pass (500 frames, w = $w) + ROI: ${s_s} s, RSS ${s_kb} KB"
 done
-read -r s_s _ < <(measure "$BIN" roi "$NPY" --rect 100,100,100,100 -o "$D/roi.csv")
+read -r s_s _ < <(measure "$BIN" roi "$NPY" --rect 100,100,100,100 -o "$D/roi.csv" --force)
 echo "ROI curve, 100×100 rectangle over 2000 frames (whole CLI run incl. open): ${s_s} s"

@@ -53,7 +53,7 @@ col() { local c=$1; shift; printf '%s\n' "$@" | awk -v c="$c" '{print $c}' | sor
 
 args_for() {
   local name=$1 mode=$2
-  printf '%s\n' analyze -a speech-rate -o "$D/$name-$mode.json" "$D/$name.wav"
+  printf '%s\n' analyze -a speech-rate -o "$D/$name-$mode.json" --force "$D/$name.wav"
   [ "$mode" = whole ] && echo --no-vad
   return 0
 }

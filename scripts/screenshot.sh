@@ -45,7 +45,7 @@ wait "$app" 2>/dev/null || true
 
 # Not blank: the screenshot's own pixel statistics, read with stackscope.
 csv=$(mktemp --suffix .csv)
-"$bin" roi "$out" --rect 0,0,1280,800 -o "$csv" >/dev/null
+"$bin" roi "$out" --rect 0,0,1280,800 -o "$csv" --force >/dev/null
 python3 - "$csv" "$out" <<'PY'
 import csv, sys
 row = next(csv.DictReader(open(sys.argv[1])))
