@@ -161,6 +161,10 @@ fn a_failing_run_with_force_leaves_the_old_output_as_it_was() {
         p
     };
     let (mp4, png, csv) = (old("out.mp4"), old("mean.png"), old("curves.csv"));
+    let (kymo, json, still) = (old("kymo.png"), old("scenes.json"), old("still.png"));
+    // Bytes that no decoder reads as a clip or as audio.
+    let broken = dir.path().join("broken.mp4");
+    std::fs::write(&broken, vec![0x5a; 4096]).unwrap();
     let missing = dir.path().join("no-such-audio.wav");
     let wrong_size = dir.path().join("ref.png");
     image::GrayImage::new(3, 3).save(&wrong_size).unwrap();
@@ -177,12 +181,25 @@ fn a_failing_run_with_force_leaves_the_old_output_as_it_was() {
             "roi {st} --rect 0,0,4,4 -o {} --divide --ref-file {bad_ref} --force",
             s(&csv)
         ),
+        // The frame asked for is past the stack's end.
+        format!(
+            "profile {st} --line 0,0,8,8 --frame 99 -o {} --kymograph {} --force",
+            s(&csv),
+            s(&kymo)
+        ),
+        format!("analyze {} -a scenes -o {} --force", s(&broken), s(&json)),
+        format!("visualize {} -o {} --force", s(&broken), s(&mp4)),
+        format!(
+            "visualize {} -o {} --still 1 --force",
+            s(&broken),
+            s(&still)
+        ),
     ];
     for line in &runs {
         let (code, _, stderr) = run(line);
         assert_eq!(code, 1, "{line}: {stderr}");
     }
-    for p in [&mp4, &png, &csv] {
+    for p in [&mp4, &png, &csv, &kymo, &json, &still] {
         assert_eq!(std::fs::read(p).unwrap(), b"old output", "{p:?}");
     }
     assert!(!listing(dir.path()).iter().any(|n| n.contains(".partial")));
