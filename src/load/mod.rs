@@ -24,6 +24,7 @@ mod folder;
 mod guard;
 mod image_file;
 mod npy;
+mod npy_header;
 mod options;
 mod probe;
 mod report;
