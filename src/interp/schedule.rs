@@ -123,6 +123,16 @@ mod tests {
     }
 
     #[test]
+    fn indices_past_the_end_stay_on_the_last_frame() {
+        // A preview asking past the end (a slider at its maximum after the range shrank)
+        // gets the last source frame, never a frame that does not exist.
+        let s = BlendSchedule::new(3, 2, 1.0).unwrap();
+        for index in [s.len(), s.len() + 1, s.len() + 3, 10 * s.len()] {
+            assert_eq!(s.step(index), Step { a: 2, weight: 0 }, "index {index}");
+        }
+    }
+
+    #[test]
     fn bad_parameters() {
         assert_eq!(
             BlendSchedule::new(2, 201, 1.0),
