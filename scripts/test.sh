@@ -11,7 +11,9 @@ cargo clippy --all-targets -- -D warnings
 export STACKSCOPE_DOWNLOADS="${XDG_CACHE_HOME:-$HOME/.cache}/stackscope/downloads"
 cargo build
 target/debug/stackscope models install --all
-cargo test --all-targets
-cargo test --doc
+# A test that hangs fails the run instead of holding CI to its limit (the suite takes ~15
+# minutes cold on 2 cores; every external command a test starts has its own limit too).
+timeout --kill-after=30 2700 cargo test --all-targets
+timeout --kill-after=30 600 cargo test --doc
 # The real window under Xvfb on the sample; fails when the screenshot is blank.
 scripts/screenshot.sh "${TMPDIR:-/tmp}/stackscope-ci-screenshot.png"

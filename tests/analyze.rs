@@ -50,12 +50,12 @@ fn env() -> Environment {
 /// off so that its length is the speech's.
 fn speak(dir: &Path, text: &str) -> Vec<f32> {
     let wav = dir.join("utterance.wav");
-    let status = Command::new("espeak-ng")
-        .args(["-v", "en-us", "-s", "150", "-w"])
-        .arg(&wav)
-        .arg(text)
-        .status()
-        .expect("espeak-ng must be installed (scripts/setup.sh installs it)");
+    let status = common::status(
+        Command::new("espeak-ng")
+            .args(["-v", "en-us", "-s", "150", "-w"])
+            .arg(&wav)
+            .arg(text),
+    );
     assert!(status.success());
     let samples = analyze::load_speech_audio(&wav, &Job::new()).unwrap();
     let loud = |s: &f32| s.abs() > 0.001;
@@ -526,10 +526,15 @@ fn a_damaged_model_is_refused_where_it_is_loaded_and_concurrent_installs_both_su
     let cache = dir.path().to_str().unwrap();
     // Two installs at once into an empty cache: one waits for the other's lock.
     let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_stackscope"))
-            .args(["models", "install", "silero-vad", "--dir", cache])
-            .output()
-            .unwrap()
+        common::output(
+            std::process::Command::new(env!("CARGO_BIN_EXE_stackscope")).args([
+                "models",
+                "install",
+                "silero-vad",
+                "--dir",
+                cache,
+            ]),
+        )
     };
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(spawn);

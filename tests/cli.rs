@@ -90,11 +90,7 @@ fn export_writes_then_refuses_to_overwrite_without_force() {
 
 #[test]
 fn auto_blend_device_on_a_machine_without_a_gpu_is_quiet() {
-    let has_render_node = std::fs::read_dir("/dev/dri").is_ok_and(|d| {
-        d.flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
-    });
-    if has_render_node || std::path::Path::new("/dev/nvidia0").exists() {
+    if stackscope::interp::choice::hardware_gpu_possible() {
         eprintln!("this machine has a GPU device; the quiet path is for machines without one");
         return;
     }
@@ -102,18 +98,18 @@ fn auto_blend_device_on_a_machine_without_a_gpu_is_quiet() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("quiet.mp4");
     // Without XDG_RUNTIME_DIR, probing Mesa's Vulkan loader prints an error per probe.
-    let result = std::process::Command::new(env!("CARGO_BIN_EXE_stackscope"))
-        .args([
-            "export",
-            sample,
-            "-o",
-            out.to_str().unwrap(),
-            "--interp-steps",
-            "1",
-        ])
-        .env_remove("XDG_RUNTIME_DIR")
-        .output()
-        .unwrap();
+    let result = common::output(
+        std::process::Command::new(env!("CARGO_BIN_EXE_stackscope"))
+            .args([
+                "export",
+                sample,
+                "-o",
+                out.to_str().unwrap(),
+                "--interp-steps",
+                "1",
+            ])
+            .env_remove("XDG_RUNTIME_DIR"),
+    );
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(result.status.success(), "{stderr}");
     assert!(stderr.trim().is_empty(), "stray output: {stderr}");
@@ -121,5 +117,14 @@ fn auto_blend_device_on_a_machine_without_a_gpu_is_quiet() {
     assert!(
         stdout.contains("blend device: cpu: no GPU device"),
         "{stdout}"
+    );
+}
+
+#[test]
+#[should_panic(expected = "did not finish within 0 s")]
+fn a_test_command_that_hangs_fails_instead_of_waiting_forever() {
+    common::output_within(
+        std::process::Command::new("sleep").arg("30"),
+        std::time::Duration::from_millis(200),
     );
 }

@@ -149,20 +149,20 @@ fn odd_sizes_lose_one_column_and_row() {
 fn audio_is_muxed_and_cut_to_the_video_length() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("tone.wav");
-    let ok = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=5",
-        ])
-        .arg(&wav)
-        .status()
-        .unwrap()
-        .success();
+    let ok = common::status(
+        Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:duration=5",
+            ])
+            .arg(&wav),
+    )
+    .success();
     assert!(ok);
     let out = dir.path().join("av.mp4");
     let s = ExportSettings {
@@ -380,21 +380,21 @@ fn with_no_adapter_auto_and_gpu_fall_back_to_the_cpu_and_say_so() {
     let dir = tempfile::tempdir().unwrap();
     for device in ["auto", "gpu"] {
         let out = dir.path().join(format!("{device}.mp4"));
-        let result = Command::new(env!("CARGO_BIN_EXE_stackscope"))
-            .args([
-                "export",
-                sample,
-                "-o",
-                out.to_str().unwrap(),
-                "--interp-steps",
-                "1",
-                "--blend-device",
-                device,
-            ])
-            .env("VK_ICD_FILENAMES", "/nonexistent")
-            .env("WGPU_BACKEND", "vulkan")
-            .output()
-            .unwrap();
+        let result = common::output(
+            Command::new(env!("CARGO_BIN_EXE_stackscope"))
+                .args([
+                    "export",
+                    sample,
+                    "-o",
+                    out.to_str().unwrap(),
+                    "--interp-steps",
+                    "1",
+                    "--blend-device",
+                    device,
+                ])
+                .env("VK_ICD_FILENAMES", "/nonexistent")
+                .env("WGPU_BACKEND", "vulkan"),
+        );
         let stdout = String::from_utf8_lossy(&result.stdout);
         assert!(
             result.status.success(),

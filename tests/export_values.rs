@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -35,12 +37,12 @@ fn lossless(steps: usize, intensity: f64) -> ExportSettings {
 
 /// Every frame of `path` as the ffmpeg CLI decodes it to `pix_fmt` (raw bytes per frame).
 fn ffmpeg_frames(path: &Path, pix_fmt: &str, frame_bytes: usize) -> Vec<Vec<u8>> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "rawvideo", "-pix_fmt", pix_fmt, "-"])
-        .output()
-        .expect("the ffmpeg CLI must be installed");
+    let out = common::output(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(path)
+            .args(["-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -221,12 +223,12 @@ fn blends_at_fractional_intensities_follow_the_readme_formula_exactly() {
 
 /// Samples of `path`'s audio as mono f32 at its own rate, decoded by the ffmpeg CLI.
 fn ffmpeg_audio(path: &Path) -> Vec<f32> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-map", "0:a", "-ac", "1", "-f", "f32le", "-"])
-        .output()
-        .unwrap();
+    let out = common::output(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(path)
+            .args(["-map", "0:a", "-ac", "1", "-f", "f32le", "-"]),
+    );
     assert!(out.status.success());
     out.stdout
         .chunks_exact(4)
@@ -236,16 +238,16 @@ fn ffmpeg_audio(path: &Path) -> Vec<f32> {
 
 /// `key=value` facts of the audio stream from ffprobe.
 fn audio_stream(path: &Path) -> std::collections::HashMap<String, String> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "a:0", "-show_entries"])
-        .args([
-            "stream=sample_rate,start_time,channels",
-            "-of",
-            "default=nw=1",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
+    let out = common::output(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "a:0", "-show_entries"])
+            .args([
+                "stream=sample_rate,start_time,channels",
+                "-of",
+                "default=nw=1",
+            ])
+            .arg(path),
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -269,13 +271,13 @@ fn power_at(samples: &[f32], rate: f64, hz: f64) -> f64 {
 fn the_muxed_audio_is_the_input_tone_from_the_first_frame_at_its_rate() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("tone.wav");
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .args(["sine=frequency=660:duration=3:sample_rate=22050"])
-        .arg(&wav)
-        .status()
-        .unwrap()
-        .success();
+    let ok = common::status(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .args(["sine=frequency=660:duration=3:sample_rate=22050"])
+            .arg(&wav),
+    )
+    .success();
     assert!(ok);
     let out = dir.path().join("av.mp4");
     let frames = Array4::from_shape_fn((50, 16, 16, 3), |(i, _, _, _)| (i * 5) as u8);

@@ -309,13 +309,13 @@ fn cli_writes_a_video_and_a_still_and_explains_bad_options() {
 
 /// Runs the ffmpeg CLI quietly with `args` and then `out`; true on success.
 fn ffmpeg(args: &[&str], out: &Path) -> bool {
-    Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .arg(out)
-        .status()
-        .unwrap()
-        .success()
+    common::status(
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y"])
+            .args(args)
+            .arg(out),
+    )
+    .success()
 }
 
 #[test]

@@ -24,12 +24,12 @@ fn npy_stack(dir: &Path) -> PathBuf {
 /// One second of a 440 Hz tone as WAV.
 fn tone(dir: &Path) -> PathBuf {
     let p = dir.join("tone.wav");
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
-        .args(["-i", "sine=frequency=440:duration=1:sample_rate=8000"])
-        .arg(&p)
-        .status()
-        .unwrap();
+    let status = common::status(
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
+            .args(["-i", "sine=frequency=440:duration=1:sample_rate=8000"])
+            .arg(&p),
+    );
     assert!(status.success());
     p
 }
@@ -245,25 +245,14 @@ fn long_export(out: &Path) -> std::process::Child {
 }
 
 fn interrupt(child: &std::process::Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = common::status(Command::new("kill").args(["-INT", &child.id().to_string()]));
     assert!(status.success());
 }
 
 fn wait_exit(child: &mut std::process::Child) -> i32 {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code().unwrap_or(-1);
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("the export did not stop within 60 s of Ctrl-C");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let limit = Duration::from_secs(60);
+    let status = common::wait_within(child, limit, "the export after Ctrl-C");
+    status.code().unwrap_or(-1)
 }
 
 #[test]

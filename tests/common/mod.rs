@@ -5,10 +5,72 @@
 pub mod text;
 pub mod tiffw;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use image::{GrayImage, RgbImage};
+
+/// How long any external command a test runs may take before the test fails (ffmpeg on a few
+/// seconds of video, espeak-ng, the binary on a small input: all finish in seconds).
+pub const COMMAND_LIMIT: Duration = Duration::from_secs(300);
+
+/// Waits for `child` at most `limit`; kills it and fails the test with `what` past that.
+pub fn wait_within(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for a child process") {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {} s", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `cmd.output()` with a time limit: stdout and stderr are drained on their own threads so a
+/// chatty child never blocks on a full pipe while we wait.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {what}: {e}"));
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let status = wait_within(&mut child, limit, &what);
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+/// [`output_within`] with [`COMMAND_LIMIT`].
+pub fn output(cmd: &mut Command) -> Output {
+    output_within(cmd, COMMAND_LIMIT)
+}
+
+/// The exit status of `cmd` (its output discarded unless it fails), within [`COMMAND_LIMIT`].
+pub fn status(cmd: &mut Command) -> ExitStatus {
+    let out = output(cmd);
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+    out.status
+}
 
 /// A gray frame whose every pixel is `value`, with a marker pixel at (x, y) = (1, 2).
 pub fn flat_gray(width: u32, height: u32, value: u8) -> GrayImage {
@@ -60,7 +122,7 @@ pub fn ffmpeg_from_raw(
     }
     drop(stdin);
     assert!(
-        child.wait().unwrap().success(),
+        wait_within(&mut child, COMMAND_LIMIT, "ffmpeg writing a fixture").success(),
         "ffmpeg failed to write {out:?}"
     );
 }
@@ -119,10 +181,7 @@ pub fn frame_mean(stack: &stackscope::FrameStack, index: usize) -> f64 {
 
 /// Runs the `stackscope` binary: (exit code, stdout, stderr).
 pub fn stackscope(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stackscope"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = output(Command::new(env!("CARGO_BIN_EXE_stackscope")).args(args));
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -132,18 +191,18 @@ pub fn stackscope(args: &[&str]) -> (i32, String, String) {
 
 /// (codec_type, duration in seconds) of every stream, from ffprobe.
 pub fn stream_durations(path: &Path) -> Vec<(String, f64)> {
-    let probe = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
+    let probe = output(
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_type,duration",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(path),
+    );
     String::from_utf8(probe.stdout)
         .unwrap()
         .lines()
