@@ -18,7 +18,7 @@ for size in 320 640; do
     walls=(); fps=()
     for _ in $(seq "$RUNS"); do
       s=$(date +%s.%N)
-      "$BIN" analyze "$CLIP" -a objects --size "$size" --batch "$batch" -o "$D/objects.json" --force > /dev/null 2>&1
+      "$BIN" analyze "$CLIP" -a objects --input-size "$size" --batch "$batch" -o "$D/objects.json" --force > /dev/null 2>&1
       e=$(date +%s.%N)
       walls+=("$(echo "$e - $s" | bc)")
       fps+=("$(python3 -c "import json; print(json.load(open('$D/objects.json'))['summary']['inference_frames_per_second'])")")

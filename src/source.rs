@@ -216,6 +216,24 @@ impl DisplaySource {
     pub fn mapping(&self) -> DisplayMapping {
         self.mapping
     }
+
+    /// True when frames come out different from the stack's bytes: a mask, a normalization,
+    /// or levels, gamma or a colormap other than the identity.
+    pub fn changes_anything(&self) -> bool {
+        self.mask.is_some()
+            || self.normalizer.is_some()
+            || self.mapping != DisplayMapping::default()
+    }
+
+    /// The frames to export "as displayed": this display when it changes anything, else the
+    /// stack's own frames (exact, and gray stays one channel).
+    pub fn into_frame_source(self) -> Box<dyn FrameSource> {
+        if self.changes_anything() {
+            Box::new(self)
+        } else {
+            Box::new(StackSource::new(self.stack))
+        }
+    }
 }
 
 impl FrameSource for DisplaySource {

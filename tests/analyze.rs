@@ -480,14 +480,15 @@ fn models_install_is_idempotent_and_repairs_a_corrupted_file() {
 
     // The CLI lists it and flags damage.
     let cache = dir.path().to_str().unwrap();
-    let (code, stdout, _) = common::stackscope(&["models", "list", "--verify", "--dir", cache]);
+    let (code, stdout, _) =
+        common::stackscope(&["models", "list", "--verify", "--models-dir", cache]);
     assert_eq!(code, 0);
     assert!(
         stdout.contains("silero-vad (ok; MIT; from silero-vad 6.2.3)"),
         "{stdout}"
     );
     std::fs::write(&model, b"x").unwrap();
-    let (code, _, stderr) = common::stackscope(&["models", "list", "--dir", cache]);
+    let (code, _, stderr) = common::stackscope(&["models", "list", "--models-dir", cache]);
     assert_eq!(code, 1);
     assert!(
         stderr.contains("stackscope models install silero-vad"),
@@ -531,7 +532,7 @@ fn a_damaged_model_is_refused_where_it_is_loaded_and_concurrent_installs_both_su
                 "models",
                 "install",
                 "silero-vad",
-                "--dir",
+                "--models-dir",
                 cache,
             ]),
         )

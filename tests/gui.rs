@@ -22,7 +22,7 @@ fn harness() -> Harness<'static, App> {
         // The synthetic cursor is drawn wherever the last event left it: not part of a view.
         .with_render_cursor(false)
         .wgpu()
-        .build_eframe(|cc| App::new(cc, None))
+        .build_eframe(|cc| App::new(cc, None, "wgpu (kittest)".into()))
 }
 
 /// Steps the app until `done` holds (background work finishing), failing after a minute.
@@ -152,7 +152,7 @@ fn export_ui(h: &mut Harness<'_, App>, out: &Path, steps: usize, preset: &str) {
         form.preset = preset.into();
         form.device = "cpu".into();
     }
-    h.get_by_label("Export…").click();
+    h.get_by_label("Export MP4…").click();
     h.run_steps(3);
     h.get_by_label_contains("Preview of the blend");
     // The live preview (blended by the export's own blender) appears once the blender is
@@ -288,7 +288,8 @@ fn the_analyzers_panel_runs_scenes_on_the_sample_and_tracks_appear_on_the_timeli
     open_sample(&mut h);
     h.state_mut().settings_mut().analyze.chosen = vec!["scenes".into()];
     h.get_by_label("Analyze…").click();
-    h.run_steps(2);
+    // One frame for the click's command, one for the window's sizing pass.
+    h.run_steps(3);
     h.get_by_label("Run analyzers").click();
     h.run_steps(2);
     wait_until(&mut h, "the analysis", |app| !app.analysing());

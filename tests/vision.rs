@@ -307,7 +307,7 @@ fn bad_models_and_bad_clips_get_clear_errors() {
     fails_saying(&junk, &["-a", "scenes"], &["junk.mp4"]);
     fails_saying(
         &image,
-        &["-a", "objects", "--size", "300"],
+        &["-a", "objects", "--input-size", "300"],
         &["multiple of 32"],
     );
 }

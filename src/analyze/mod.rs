@@ -12,6 +12,7 @@ pub mod frames;
 pub mod models;
 pub mod objects;
 pub mod ocr;
+mod options;
 mod result;
 pub mod runtime;
 pub mod scenes;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 pub use error::AnalyzeError;
 pub use models::{InstallOutcome, ModelStore};
+pub use options::{AnalyzerName, AnalyzerOptions};
 pub use result::{
     AnalysisResult, Event, ModelUsed, Series, check_output, read_results_json, write_results_csv,
     write_results_json,
@@ -175,6 +177,7 @@ pub fn by_name(
     } else {
         options
     };
+    let name = name.parse::<AnalyzerName>()?.name();
     let parse_err = |e: serde_json::Error| AnalyzeError::Settings(format!("{name}: {e}"));
     match name {
         "vad" => {
@@ -211,6 +214,24 @@ pub fn by_name(
             ANALYZERS.iter().map(|a| a.0).collect::<Vec<_>>().join(", ")
         ))),
     }
+}
+
+/// The analyzers `names` (each once, in the order given) with `options`.
+pub fn build(
+    names: &[AnalyzerName],
+    options: &AnalyzerOptions,
+    env: &Environment,
+) -> Result<Vec<Box<dyn Analyzer>>, AnalyzeError> {
+    let mut unique: Vec<AnalyzerName> = Vec::new();
+    for &n in names {
+        if !unique.contains(&n) {
+            unique.push(n);
+        }
+    }
+    unique
+        .into_iter()
+        .map(|n| by_name(n.name(), options.settings(n)?, env.clone()))
+        .collect()
 }
 
 /// Runs `analyzers` on one source, `scenes` first whatever the order given, and tags every

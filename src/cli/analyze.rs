@@ -5,21 +5,20 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use stackscope::Job;
-use stackscope::analyze::frames::{DuplicateSkip, Region, Sampling};
-use stackscope::analyze::objects::ObjectsSettings;
-use stackscope::analyze::ocr::TextOverlaySettings;
-use stackscope::analyze::scenes::ScenesSettings;
+use stackscope::analyze::frames::Region;
 use stackscope::analyze::{
-    self, AnalysisResult, Environment, Provider, RuntimeSettings, SpeechRateSettings, VadSettings,
+    self, AnalysisResult, AnalyzerName, AnalyzerOptions, Environment, Provider, RuntimeSettings,
 };
 
 use super::progress::{ProgressDisplay, cancel_on_ctrl_c};
 
+/// The analyzers as `--analyzer` takes them: each name with `_` or `-`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum AnalyzerName {
+pub enum AnalyzerArg {
     /// Voice activity: speech segments.
     Vad,
     /// Words per minute, pauses and the transcript.
+    #[value(name = "speech_rate", alias = "speech-rate")]
     SpeechRate,
     /// On-screen text with time spans (OCR).
     #[value(name = "text_overlay", alias = "text-overlay")]
@@ -30,14 +29,14 @@ pub enum AnalyzerName {
     Scenes,
 }
 
-impl AnalyzerName {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Vad => "vad",
-            Self::SpeechRate => "speech_rate",
-            Self::TextOverlay => "text_overlay",
-            Self::Objects => "objects",
-            Self::Scenes => "scenes",
+impl From<AnalyzerArg> for AnalyzerName {
+    fn from(a: AnalyzerArg) -> Self {
+        match a {
+            AnalyzerArg::Vad => Self::Vad,
+            AnalyzerArg::SpeechRate => Self::SpeechRate,
+            AnalyzerArg::TextOverlay => Self::TextOverlay,
+            AnalyzerArg::Objects => Self::Objects,
+            AnalyzerArg::Scenes => Self::Scenes,
         }
     }
 }
@@ -57,7 +56,7 @@ pub struct AnalyzeArgs {
     /// One or more analyzers (repeat or separate with commas); with `scenes` among them,
     /// every other event is tagged with the scene it starts in.
     #[arg(short, long, value_enum, required = true, value_delimiter = ',')]
-    pub analyzer: Vec<AnalyzerName>,
+    pub analyzer: Vec<AnalyzerArg>,
 
     /// Where to write the result as JSON (default: print it); an array when several
     /// analyzers ran.
@@ -89,8 +88,8 @@ pub struct AnalyzeArgs {
     pub threads: usize,
 
     /// Speech probability at which speech starts (VAD).
-    #[arg(long, default_value_t = 0.5)]
-    pub threshold: f32,
+    #[arg(long = "vad-threshold", alias = "threshold", default_value_t = 0.5)]
+    pub vad_threshold: f32,
 
     /// Shortest speech segment kept, ms.
     #[arg(long, default_value_t = 250, value_name = "MS")]
@@ -104,8 +103,8 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 30, value_name = "MS")]
     pub pad_ms: u32,
 
-    /// Longest segment before it is split, seconds (speech_rate: at most 29; default 28 there,
-    /// unlimited for vad).
+    /// Longest segment before it is split, in seconds (speech_rate: at most 29; default 28
+    /// there, unlimited for vad).
     #[arg(long, value_name = "SECONDS")]
     pub max_speech: Option<f32>,
 
@@ -140,15 +139,24 @@ pub struct AnalyzeArgs {
 /// Options of the analyzers that look at frames.
 #[derive(Debug, Args)]
 pub struct VisionArgs {
-    /// Frames per second to analyse; 0 = every frame (default: 2, scenes every frame).
-    #[arg(long, value_name = "FPS")]
-    pub fps: Option<f64>,
+    /// Frames per second text_overlay and objects analyse; 0 = every frame.
+    #[arg(
+        long = "sample-fps",
+        alias = "fps",
+        default_value_t = 2.0,
+        value_name = "FPS"
+    )]
+    pub sample_fps: f64,
 
-    /// Analyse from this time on, seconds.
+    /// Frames per second scenes analyses; 0 = every frame.
+    #[arg(long, default_value_t = 0.0, value_name = "FPS")]
+    pub scene_fps: f64,
+
+    /// Analyse from this time on, in seconds.
     #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
     pub start: f64,
 
-    /// Analyse up to this time, seconds.
+    /// Analyse up to this time, in seconds.
     #[arg(long, value_name = "SECONDS")]
     pub end: Option<f64>,
 
@@ -182,9 +190,14 @@ pub struct VisionArgs {
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
 
-    /// objects: input size, a multiple of 32 (default: the model's).
-    #[arg(long, default_value_t = 0, value_name = "PIXELS")]
-    pub size: usize,
+    /// objects: the detector's input size in pixels, a multiple of 32 (0: the model's).
+    #[arg(
+        long = "input-size",
+        alias = "size",
+        default_value_t = 0,
+        value_name = "PIXELS"
+    )]
+    pub input_size: usize,
 
     /// objects: lowest class score kept.
     #[arg(long, default_value_t = 0.25)]
@@ -202,31 +215,9 @@ pub struct VisionArgs {
     #[arg(long, default_value_t = 0.35)]
     pub scene_threshold: f64,
 
-    /// scenes: shortest scene, seconds.
+    /// scenes: shortest scene, in seconds.
     #[arg(long, default_value_t = 0.5, value_name = "SECONDS")]
     pub min_scene: f64,
-}
-
-impl VisionArgs {
-    fn sampling(&self, default_fps: f64) -> Sampling {
-        Sampling {
-            fps: self.fps.unwrap_or(default_fps),
-            start: self.start,
-            end: self.end,
-        }
-    }
-
-    fn duplicates(&self, default_on: bool) -> DuplicateSkip {
-        DuplicateSkip {
-            enabled: if default_on {
-                !self.no_skip_duplicates
-            } else {
-                self.skip_duplicates
-            },
-            threshold: self.duplicate_bits,
-            region: self.hash_region,
-        }
-    }
 }
 
 impl AnalyzeArgs {
@@ -245,73 +236,76 @@ impl AnalyzeArgs {
         }
     }
 
-    fn vad(&self, max_default: f32) -> VadSettings {
-        VadSettings {
-            threshold: self.threshold,
-            neg_threshold: None,
+    /// The options as the core takes them (the window fills in the same struct).
+    pub fn options(&self) -> AnalyzerOptions {
+        let v = &self.vision;
+        AnalyzerOptions {
+            vad_threshold: self.vad_threshold,
             min_speech_ms: self.min_speech_ms,
             min_silence_ms: self.min_silence_ms,
             pad_ms: self.pad_ms,
-            max_speech_s: self.max_speech.unwrap_or(max_default),
+            max_speech_s: self.max_speech,
+            whisper_model: self.whisper_model.clone(),
+            whisper_threads: self.whisper_threads,
+            use_vad: !self.no_vad,
+            rate_window_s: self.rate_window,
+            rate_step_s: self.rate_step,
+            min_pause_ms: self.min_pause_ms,
+            sample_fps: v.sample_fps,
+            scene_fps: v.scene_fps,
+            start_s: v.start,
+            end_s: v.end,
+            skip_duplicates: if v.no_skip_duplicates {
+                Some(false)
+            } else if v.skip_duplicates {
+                Some(true)
+            } else {
+                None
+            },
+            duplicate_bits: v.duplicate_bits,
+            hash_region: v.hash_region,
+            max_side: v.max_side,
+            min_text_confidence: v.min_text_confidence,
+            model: v.model.clone(),
+            input_size: v.input_size,
+            confidence: v.confidence,
+            iou: v.iou,
+            batch: v.batch,
+            scene_threshold: v.scene_threshold,
+            min_scene_s: v.min_scene,
         }
-    }
-
-    pub fn options(&self, analyzer: AnalyzerName) -> anyhow::Result<serde_json::Value> {
-        let v = &self.vision;
-        Ok(match analyzer {
-            AnalyzerName::Vad => serde_json::to_value(self.vad(f32::MAX))?,
-            AnalyzerName::SpeechRate => {
-                let defaults = SpeechRateSettings::default();
-                serde_json::to_value(SpeechRateSettings {
-                    vad: self.vad(defaults.vad.max_speech_s),
-                    use_vad: !self.no_vad,
-                    whisper_model: self.whisper_model.clone(),
-                    whisper_threads: self.whisper_threads,
-                    window_s: self.rate_window,
-                    step_s: self.rate_step,
-                    min_pause_ms: self.min_pause_ms,
-                })?
-            }
-            AnalyzerName::TextOverlay => serde_json::to_value(TextOverlaySettings {
-                sampling: v.sampling(Sampling::default().fps),
-                duplicates: v.duplicates(true),
-                max_side: v.max_side,
-                min_confidence: v.min_text_confidence,
-                batch: v.batch,
-                ..TextOverlaySettings::default()
-            })?,
-            AnalyzerName::Objects => serde_json::to_value(ObjectsSettings {
-                sampling: v.sampling(Sampling::default().fps),
-                duplicates: v.duplicates(false),
-                model: v.model.clone(),
-                size: v.size,
-                confidence: v.confidence,
-                iou: v.iou,
-                batch: v.batch,
-            })?,
-            AnalyzerName::Scenes => serde_json::to_value(ScenesSettings {
-                sampling: v.sampling(0.0),
-                threshold: v.scene_threshold,
-                min_scene: v.min_scene,
-            })?,
-        })
     }
 }
 
-pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
-    // Each analyzer once, in the order given.
-    let mut names: Vec<AnalyzerName> = Vec::new();
-    for &n in &args.analyzer {
-        if !names.contains(&n) {
-            names.push(n);
-        }
-    }
-    let analyzers = names
+/// Old spellings still accepted, and what to write instead.
+const RENAMED: &[(&str, &str)] = &[
+    (
+        "--fps",
+        "--sample-fps (it no longer applies to scenes: see --scene-fps)",
+    ),
+    ("--size", "--input-size"),
+    ("--threshold", "--vad-threshold"),
+];
+
+/// A note per old spelling on the command line.
+fn deprecation_notes(args: impl Iterator<Item = String>) -> Vec<String> {
+    let args: Vec<String> = args.collect();
+    RENAMED
         .iter()
-        .map(|&n| {
-            analyze::by_name(n.name(), args.options(n)?, args.environment()).map_err(Into::into)
+        .filter(|(old, _)| {
+            args.iter()
+                .any(|a| a == old || a.starts_with(&format!("{old}=")))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .map(|(old, new)| format!("note: {old} is now {new}"))
+        .collect()
+}
+
+pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
+    for note in deprecation_notes(std::env::args().skip(1)) {
+        eprintln!("{note}");
+    }
+    let names: Vec<AnalyzerName> = args.analyzer.iter().map(|&a| a.into()).collect();
+    let analyzers = analyze::build(&names, &args.options(), &args.environment())?;
     for path in [&args.output, &args.csv].into_iter().flatten() {
         analyze::check_output(path, &[&args.clip], args.force)?;
     }
@@ -368,5 +362,24 @@ fn print_summary(result: &AnalysisResult) {
             other => other.to_string(),
         };
         println!("  {k}: {v}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_flag_spellings_get_a_note_and_new_ones_none() {
+        let args = |a: &[&str]| {
+            a.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        let notes = deprecation_notes(args(&["analyze", "c.mp4", "--fps", "1", "--size=640"]));
+        assert_eq!(notes.len(), 2);
+        assert!(notes[0].contains("--sample-fps") && notes[1].contains("--input-size"));
+        assert!(deprecation_notes(args(&["analyze", "c.mp4", "--sample-fps", "1"])).is_empty());
     }
 }

@@ -65,16 +65,19 @@ pub fn reduce(args: &ReduceArgs) -> anyhow::Result<()> {
     let job = Job::new();
     cancel_on_ctrl_c(&job);
     let stack = load_stack(&args.path, &args.load, &job)?;
-    let mut result = {
+    let mask = args.mask.mask(&stack)?;
+    let result = {
         let _progress = ProgressDisplay::start(&job);
-        match args.normalize.normalizer(&stack, &job)? {
-            Some(n) => ops::reduce_f32(n.frames(stack.view()), args.op, &job)?,
-            None => ops::reduce(stack.view(), args.op, None, &job)?,
-        }
+        let normalizer = args.normalize.normalizer(&stack, &job)?;
+        ops::reduce_shown(
+            stack.view(),
+            normalizer.as_ref(),
+            mask.as_ref(),
+            args.op,
+            None,
+            &job,
+        )?
     };
-    if let Some(mask) = args.mask.mask(&stack)? {
-        ops::apply_mask(&mut result, &mask);
-    }
     save_image(
         &args.output,
         result.view(),
@@ -145,23 +148,15 @@ pub fn roi(args: &RoiArgs) -> anyhow::Result<()> {
     let mask = args.mask.mask(&stack)?;
     let curves = {
         let _progress = ProgressDisplay::start(&job);
-        match args.normalize.normalizer(&stack, &job)? {
-            Some(n) => ops::roi_curves_f32(
-                n.frames(stack.view()),
-                (stack.width(), stack.height()),
-                &shapes,
-                mask.as_ref().map(|m| m.view()),
-                args.median,
-                &job,
-            )?,
-            None => ops::roi_curves(
-                stack.view(),
-                &shapes,
-                mask.as_ref().map(|m| m.view()),
-                args.median,
-                &job,
-            )?,
-        }
+        let normalizer = args.normalize.normalizer(&stack, &job)?;
+        ops::curves_shown(
+            stack.view(),
+            normalizer.as_ref(),
+            &shapes,
+            mask.as_ref(),
+            args.median,
+            &job,
+        )?
     };
     for (i, c) in curves.iter().enumerate() {
         if c.pixels == 0 {
@@ -171,18 +166,7 @@ pub fn roi(args: &RoiArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let meta = stack.meta();
-    let times: Option<Vec<f64>> = meta.fps.map(|_| {
-        (0..stack.len())
-            .filter_map(|i| meta.frame_time_secs(i))
-            .collect()
-    });
-    let csv = ops::curves_csv(
-        &curves,
-        &meta.source_frames.to_vec(),
-        times.as_deref(),
-        args.median,
-    );
+    let csv = ops::stack_curves_csv(&stack, &curves, args.median);
     output::write_bytes(&args.output, &inputs, args.force, csv.as_bytes())?;
     println!(
         "wrote {}: {} regions × {} frames",
@@ -248,10 +232,8 @@ pub fn profile(args: &ProfileArgs) -> anyhow::Result<()> {
     );
     let kymo = {
         let _progress = ProgressDisplay::start(&job);
-        match args.normalize.normalizer(&stack, &job)? {
-            Some(n) => ops::kymograph_f32(n.frames(stack.view()), &line, &job)?,
-            None => ops::kymograph(stack.view(), &line, &job)?,
-        }
+        let normalizer = args.normalize.normalizer(&stack, &job)?;
+        ops::kymograph_shown(stack.view(), normalizer.as_ref(), &line, &job)?
     };
     let env = ops::envelope(&kymo, args.percentile);
     let samples = line.samples();

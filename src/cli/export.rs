@@ -85,7 +85,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         let mut display = DisplaySource::new(stack, mask, normalizer, Default::default());
         let mapping = display.automatic_mapping(args.mapping.auto_contrast);
         display.set_mapping(args.mapping.fixed_choices(mapping));
-        Box::new(display)
+        display.into_frame_source()
     } else if load::detect(&args.path) == SourceKind::Folder {
         // A folder streams one image at a time: memory stays flat however many there are.
         Box::new(FolderStream::open(&args.path, &options)?)

@@ -17,8 +17,8 @@ pub struct ModelsArgs {
     pub command: ModelsCommand,
 
     /// The model cache (default: STACKSCOPE_MODELS, else $XDG_CACHE_HOME/stackscope/models).
-    #[arg(long, global = true, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    #[arg(long = "models-dir", alias = "dir", global = true, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,7 +49,7 @@ pub fn store(dir: &Option<PathBuf>) -> ModelStore {
 }
 
 pub fn run(args: &ModelsArgs) -> anyhow::Result<()> {
-    let store = store(&args.dir);
+    let store = store(&args.models_dir);
     match &args.command {
         ModelsCommand::Install { names, all } => install(&store, names, *all),
         ModelsCommand::List { available, verify } => list(&store, *available, *verify),

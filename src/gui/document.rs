@@ -1,13 +1,17 @@
 //! One open stack and everything the window shows of it: current frame, display mapping,
 //! normalization, mask, result layer, ROIs and the line profile. Rendering to the texture
-//! happens here; computing (reduce, curves, kymograph) is done by tasks the app starts.
+//! happens here; computing (reduce, curves, kymograph) is done by jobs the app starts.
+//!
+//! The rules that tie its parts together live in its methods, so every command that changes
+//! the document keeps them: a new normalization or mask invalidates the curves, the profile
+//! and the texture; a new line drops the old kymograph; removing a ROI clears the selection.
 
 use std::sync::Arc;
 
 use eframe::egui;
 use ndarray::{Array2, Array3};
 
-use crate::display::{DisplayMapping, Histogram};
+use crate::display::{Colormap, DisplayMapping, Histogram};
 use crate::load::LoadReport;
 use crate::ops::{Envelope, LineSpec, Normalizer, RoiCurve, Sample, Shape, profile};
 use crate::source::shown_values;
@@ -53,6 +57,8 @@ pub enum Current<'a> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct RenderKey {
     frame: usize,
+    /// Weight (of 256) of the next frame blended in during interpolated playback.
+    blend: u16,
     layer: bool,
     mapping: DisplayMapping,
     generation: u64,
@@ -72,6 +78,8 @@ pub struct Document {
     /// Curves of `rois` as they were when computed.
     pub curves: Option<(Vec<Shape>, Vec<RoiCurve>)>,
     pub line: Option<LineProfile>,
+    /// Weight (of 256) of frame `frame + 1` mixed into the view: interpolated playback.
+    blend: u16,
     /// Bumped whenever normalization, mask or layer change, so the texture re-renders.
     generation: u64,
     rendered: Option<RenderKey>,
@@ -98,6 +106,7 @@ impl Document {
             selected_roi: None,
             curves: None,
             line: None,
+            blend: 0,
             generation: 0,
             rendered: None,
             texture: None,
@@ -120,8 +129,24 @@ impl Document {
         self.generation += 1;
     }
 
+    /// Shows source frame `frame` (clamped to the stack) on its own.
     pub fn set_frame(&mut self, frame: usize) {
         self.frame = frame.min(self.len().saturating_sub(1));
+        self.blend = 0;
+    }
+
+    /// Mixes `weight`/256 of the next frame into the view, as the export's blend of this
+    /// pair would (interpolated playback); 0 shows the frame alone.
+    pub fn set_blend(&mut self, weight: u16) {
+        self.blend = if self.frame + 1 < self.len() {
+            weight.min(256)
+        } else {
+            0
+        };
+    }
+
+    pub fn blend(&self) -> u16 {
+        self.blend
     }
 
     pub fn showing_layer(&self) -> bool {
@@ -189,13 +214,25 @@ impl Document {
         let key = RenderKey {
             // A layer is one image: scrubbing under it must not re-render it.
             frame: if layer { 0 } else { self.frame },
+            blend: if layer { 0 } else { self.blend },
             layer,
             mapping: self.active_mapping(),
             generation: self.generation,
         };
         if self.rendered != Some(key) || self.texture.is_none() {
             let (w, h) = self.size();
-            let rgba = self.render_rgba(key.layer, key.mapping);
+            let mut rgba = self.render_rgba(key.layer, key.mapping);
+            if key.blend > 0 {
+                // The next frame, mapped the same way, mixed in with the export's kernel
+                // (integer weights, the same rounding), so playback shows the export's blends.
+                let kept = (self.frame, self.values.take(), self.histogram.take());
+                self.frame += 1;
+                let next = self.render_rgba(false, key.mapping);
+                (self.frame, self.values, self.histogram) = kept;
+                let mut out = vec![0; rgba.len()];
+                crate::interp::cpu::blend_slices(&rgba, &next, key.blend, &mut out);
+                rgba = out;
+            }
             // The mappings write opaque pixels, for which premultiplied is the same bytes:
             // this skips a conversion pass over every pixel of every frame.
             let image = egui::ColorImage::from_rgba_premultiplied([w, h], &rgba);
@@ -278,6 +315,106 @@ impl Document {
             .is_some_and(|(shapes, _)| *shapes == self.shapes())
     }
 
+    /// The texture as last rendered by [`Document::texture`] (the app renders before the
+    /// panels draw).
+    pub fn texture_handle(&self) -> Option<&egui::TextureHandle> {
+        self.texture.as_ref()
+    }
+
+    /// Whatever was computed from the frames as shown (ROI curves, kymograph, envelope) no
+    /// longer holds.
+    fn drop_derived(&mut self) {
+        self.curves = None;
+        if let Some(line) = &mut self.line {
+            line.kymograph = None;
+            line.envelope = None;
+        }
+        self.invalidate();
+    }
+
+    /// Normalization on (levels follow the new values) or off (levels back to the bytes').
+    pub fn set_normalizer(&mut self, normalizer: Option<Normalizer>) {
+        let on = normalizer.is_some();
+        self.normalizer = normalizer;
+        if on {
+            let values = self.values_of(self.frame);
+            self.mapping = DisplayMapping::automatic(values.view());
+        } else {
+            let colormap = match self.mapping.colormap {
+                // Diverging suits signed normalized values, not bytes.
+                Colormap::Diverging => Colormap::Gray,
+                c => c,
+            };
+            self.mapping = DisplayMapping {
+                colormap,
+                ..DisplayMapping::default()
+            };
+        }
+        self.drop_derived();
+    }
+
+    pub fn set_mask(&mut self, mask: Option<Array2<bool>>) {
+        self.mask = mask;
+        self.drop_derived();
+    }
+
+    /// A new result layer, shown at once.
+    pub fn set_layer(&mut self, layer: Layer) {
+        self.layer = Some(layer);
+        self.show_layer = true;
+        self.invalidate();
+    }
+
+    pub fn show_layer(&mut self, show: bool) {
+        if self.show_layer != show {
+            self.show_layer = show;
+            self.invalidate();
+        }
+    }
+
+    /// Adds a ROI in the next colour and selects it.
+    pub fn add_roi(&mut self, shape: Shape) {
+        let color = ROI_COLORS[self.rois.len() % ROI_COLORS.len()];
+        self.rois.push(Roi { shape, color });
+        self.selected_roi = Some(self.rois.len() - 1);
+    }
+
+    pub fn set_roi_shape(&mut self, index: usize, shape: Shape) {
+        if let Some(roi) = self.rois.get_mut(index) {
+            roi.shape = shape;
+        }
+    }
+
+    pub fn remove_roi(&mut self, index: usize) {
+        if index < self.rois.len() {
+            self.rois.remove(index);
+            self.selected_roi = None;
+        }
+    }
+
+    pub fn select_roi(&mut self, index: Option<usize>) {
+        self.selected_roi = index.filter(|&i| i < self.rois.len());
+    }
+
+    /// A new line: its kymograph and envelope are computed afresh.
+    pub fn set_line(&mut self, spec: LineSpec) {
+        self.line = Some(LineProfile {
+            spec,
+            kymograph: None,
+            envelope: None,
+        });
+    }
+
+    /// A document on `stack` cropped from this one: same frame and levels; ROIs, mask,
+    /// normalization and layer do not carry over (their coordinates no longer hold).
+    pub fn cropped(&self, stack: FrameStack) -> Self {
+        let mut new = Self::new(stack, self.report.clone());
+        new.report.shape = new.stack.shape();
+        new.mapping = self.mapping;
+        new.set_frame(self.frame);
+        new
+    }
+
     pub fn memory_text(&self) -> String {
         let bytes = self.stack.nbytes() as u64;
         if self.stack.is_mapped() {
@@ -285,5 +422,124 @@ impl Document {
         } else {
             format!("{} in RAM", crate::load::human_bytes(bytes))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array4;
+
+    use super::*;
+    use crate::ops::NormalizeSettings;
+    use crate::stack::{ChannelOrder, SourceKind, StackMeta};
+
+    fn meta() -> StackMeta {
+        StackMeta::new(
+            std::path::Path::new("test.npy"),
+            SourceKind::Npy,
+            ChannelOrder::Gray,
+        )
+    }
+
+    fn doc() -> Document {
+        let frames = Array4::from_shape_fn((4, 6, 8, 1), |(i, y, x, _)| (10 * i + x + y) as u8);
+        let stack = FrameStack::from_array(frames, meta());
+        Document::new(stack, LoadReport::new("test.npy".into(), SourceKind::Npy))
+    }
+
+    fn with_results(doc: &mut Document) {
+        doc.add_roi(Shape::Probe { x: 1, y: 1 });
+        doc.curves = Some((doc.shapes(), Vec::new()));
+        doc.set_line(LineSpec {
+            points: vec![(0.0, 0.0), (5.0, 3.0)],
+            width: 1,
+        });
+        let line = doc.line.as_mut().unwrap();
+        line.kymograph = Some(Array3::zeros((4, 6, 1)));
+        line.envelope = Some(crate::ops::envelope(&Array3::zeros((4, 6, 1)), None));
+    }
+
+    fn derived_gone(doc: &Document) -> bool {
+        let line = doc.line.as_ref().unwrap();
+        doc.curves.is_none() && line.kymograph.is_none() && line.envelope.is_none()
+    }
+
+    #[test]
+    fn normalization_on_and_off_drops_curves_and_profile_and_resets_levels() {
+        let mut d = doc();
+        with_results(&mut d);
+        let before = d.generation;
+        let settings = NormalizeSettings::background_subtraction();
+        let n = Normalizer::new(d.stack.view(), settings, &crate::job::Job::new()).unwrap();
+        d.set_normalizer(Some(n));
+        assert!(derived_gone(&d));
+        assert!(d.generation > before);
+        // Frame 0 minus the mean of frames 0..4 (10·i + x + y) is −15 everywhere: a flat
+        // image gets levels one unit wide.
+        assert_eq!((d.mapping.min, d.mapping.max), (-15.0, -14.0));
+        with_results(&mut d);
+        d.mapping.colormap = Colormap::Diverging;
+        d.set_normalizer(None);
+        assert!(derived_gone(&d));
+        assert_eq!(d.mapping.colormap, Colormap::Gray);
+        assert_eq!((d.mapping.min, d.mapping.max), (0.0, 255.0));
+    }
+
+    #[test]
+    fn a_mask_drops_curves_and_profile() {
+        let mut d = doc();
+        with_results(&mut d);
+        d.set_mask(Some(Array2::from_elem((6, 8), true)));
+        assert!(derived_gone(&d));
+    }
+
+    #[test]
+    fn rois_are_added_selected_moved_and_removed() {
+        let mut d = doc();
+        d.add_roi(Shape::Probe { x: 1, y: 1 });
+        d.add_roi(Shape::Probe { x: 2, y: 2 });
+        assert_eq!(d.selected_roi, Some(1));
+        assert_ne!(d.rois[0].color, d.rois[1].color);
+        d.set_roi_shape(0, Shape::Probe { x: 5, y: 5 });
+        assert_eq!(d.rois[0].shape, Shape::Probe { x: 5, y: 5 });
+        d.select_roi(Some(7));
+        assert_eq!(d.selected_roi, None);
+        d.select_roi(Some(0));
+        d.remove_roi(0);
+        assert_eq!(d.rois.len(), 1);
+        assert_eq!(d.selected_roi, None);
+        assert_eq!(d.rois[0].shape, Shape::Probe { x: 2, y: 2 });
+    }
+
+    #[test]
+    fn a_new_line_has_no_kymograph_yet_and_a_layer_is_shown_when_set() {
+        let mut d = doc();
+        with_results(&mut d);
+        d.set_line(LineSpec {
+            points: vec![(1.0, 1.0), (2.0, 2.0)],
+            width: 3,
+        });
+        assert!(d.line.as_ref().unwrap().kymograph.is_none());
+        d.set_layer(Layer {
+            name: "mean".into(),
+            image: Array3::zeros((6, 8, 1)),
+            mapping: DisplayMapping::default(),
+        });
+        assert!(d.showing_layer());
+        d.show_layer(false);
+        assert!(!d.showing_layer());
+    }
+
+    #[test]
+    fn a_cropped_document_keeps_frame_and_levels_but_not_rois() {
+        let mut d = doc();
+        d.add_roi(Shape::Probe { x: 1, y: 1 });
+        d.set_frame(2);
+        d.mapping.max = 99.0;
+        let small = Array4::zeros((4, 2, 3, 1));
+        let c = d.cropped(FrameStack::from_array(small, meta()));
+        assert_eq!((c.frame, c.mapping.max), (2, 99.0));
+        assert!(c.rois.is_empty());
+        assert_eq!(c.report.shape, [4, 2, 3, 1]);
     }
 }

@@ -25,11 +25,31 @@ pub struct Settings {
     pub load: LoadForm,
     pub export: ExportForm,
     pub audio: AudioForm,
-    pub analyze: super::analyzers_panel::AnalyzeForm,
+    pub analyze: super::panels::analyzers::AnalyzeForm,
     pub colormap: String,
     pub show_colorbar: bool,
-    pub playback_fps: f64,
+    pub playback: PlaybackForm,
+}
+
+/// The timeline's playback settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlaybackForm {
+    /// Output frames per second (with in-between frames, each counts).
+    pub fps: f64,
     pub looping: bool,
+    /// Blended frames shown between source frames: the export's interpolation, previewed.
+    pub steps: usize,
+}
+
+impl Default for PlaybackForm {
+    fn default() -> Self {
+        Self {
+            fps: 25.0,
+            looping: true,
+            steps: 0,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -43,8 +63,7 @@ impl Default for Settings {
             analyze: Default::default(),
             colormap: "gray".into(),
             show_colorbar: true,
-            playback_fps: 25.0,
-            looping: true,
+            playback: PlaybackForm::default(),
         }
     }
 }
@@ -78,13 +97,6 @@ fn optional<T>(text: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<
     } else {
         parse(t).map(Some)
     }
-}
-
-fn index(text: &str, what: &str) -> Result<Option<usize>, String> {
-    optional(text, |t| {
-        t.parse::<usize>()
-            .map_err(|_| format!("{what} '{t}' is not a frame number"))
-    })
 }
 
 /// The load dialog's fields.
@@ -121,13 +133,8 @@ impl Default for LoadForm {
 
 impl LoadForm {
     pub fn options(&self) -> Result<LoadOptions, String> {
-        let start = index(&self.start, "start")?.unwrap_or(0);
-        let end = index(&self.end, "end")?;
-        if end.is_some_and(|e| e <= start) {
-            return Err("the end frame must come after the start frame".into());
-        }
         let options = LoadOptions {
-            range: FrameRange { start, end },
+            range: FrameRange::from_fields(&self.start, &self.end)?,
             step: self.step.max(1),
             subset: self.subset,
             crop: optional(&self.crop, |t| t.parse::<Rect>())?,
@@ -208,12 +215,7 @@ impl ExportForm {
 
     /// The frames to export, within `frames`.
     pub fn range(&self, frames: usize) -> Result<Range<usize>, String> {
-        let start = index(&self.start, "start")?.unwrap_or(0);
-        let end = index(&self.end, "end")?.unwrap_or(frames).min(frames);
-        if start >= end {
-            return Err(format!("the range {start}..{end} holds no frames"));
-        }
-        Ok(start..end)
+        FrameRange::from_fields(&self.start, &self.end)?.within(frames)
     }
 }
 
@@ -363,11 +365,10 @@ impl NormalizeForm {
             },
             2 => Reference::Image(image.ok_or("choose a reference image file")?),
             _ => {
-                let start = index(&self.start, "start")?;
-                let end = index(&self.end, "end")?;
-                let range = match (start, end) {
-                    (None, None) => None,
-                    (s, e) => Some(s.unwrap_or(0)..e.unwrap_or(frames).min(frames)),
+                let range = if self.start.trim().is_empty() && self.end.trim().is_empty() {
+                    None
+                } else {
+                    Some(FrameRange::from_fields(&self.start, &self.end)?.within(frames)?)
                 };
                 Reference::Aggregate { op: self.op, range }
             }

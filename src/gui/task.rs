@@ -129,22 +129,6 @@ impl<U: Send + 'static> Task<Result<U, String>> {
     }
 }
 
-/// Takes a finished task out of `slot` and turns its result into the line the dialog shows:
-/// `describe` for a success, the error's own text otherwise. `None` while it runs.
-pub fn take_outcome<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
-    slot: &mut Option<Task<Result<T, E>>>,
-    describe: impl FnOnce(T) -> String,
-) -> Option<Result<String, String>> {
-    let outcome = match slot.as_mut()?.poll() {
-        Poll::Running => return None,
-        Poll::Done(Ok(value)) => Ok(describe(value)),
-        Poll::Done(Err(e)) => Err(e.to_string()),
-        Poll::Lost(e) => Err(e),
-    };
-    *slot = None;
-    Some(outcome)
-}
-
 /// The line a finished video export shows: where, how big, what it holds, how long it took.
 pub fn written_line(
     path: &std::path::Path,

@@ -4,7 +4,9 @@
 
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2, pos2, vec2};
 
-use super::document::{Document, LineProfile, ROI_COLORS, Roi};
+use super::command::Command;
+use super::document::Document;
+use super::shapes::{bbox, contains, from_box, handles, move_shape, set_handle};
 use crate::ops::{LineSpec, Shape};
 
 /// What a primary-button drag or click on the image does.
@@ -66,13 +68,6 @@ enum Edit {
     Pan,
 }
 
-/// What the user changed in this frame.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ViewerChanges {
-    pub rois: bool,
-    pub line: bool,
-}
-
 pub struct Viewer {
     /// Screen points per image pixel; `None`: fit to the view.
     zoom: Option<f32>,
@@ -109,115 +104,6 @@ impl Default for Viewer {
 
 const HANDLE_RADIUS: f32 = 5.0;
 
-fn move_shape(shape: &Shape, d: Vec2) -> Shape {
-    match shape {
-        Shape::Rect {
-            x,
-            y,
-            width,
-            height,
-        } => Shape::Rect {
-            x: x + d.x,
-            y: y + d.y,
-            width: *width,
-            height: *height,
-        },
-        Shape::Ellipse { cx, cy, rx, ry } => Shape::Ellipse {
-            cx: cx + d.x,
-            cy: cy + d.y,
-            rx: *rx,
-            ry: *ry,
-        },
-        Shape::Polygon { points } => Shape::Polygon {
-            points: points.iter().map(|&(x, y)| (x + d.x, y + d.y)).collect(),
-        },
-        Shape::Probe { x, y } => Shape::Probe {
-            x: (*x as f32 + d.x).round().max(0.0) as usize,
-            y: (*y as f32 + d.y).round().max(0.0) as usize,
-        },
-    }
-}
-
-fn bbox(shape: &Shape) -> Option<Rect> {
-    match shape {
-        Shape::Rect {
-            x,
-            y,
-            width,
-            height,
-        } => Some(Rect::from_min_size(pos2(*x, *y), vec2(*width, *height))),
-        Shape::Ellipse { cx, cy, rx, ry } => Some(Rect::from_center_size(
-            pos2(*cx, *cy),
-            vec2(2.0 * rx, 2.0 * ry),
-        )),
-        _ => None,
-    }
-}
-
-fn from_box(kind: &Shape, r: Rect) -> Shape {
-    match kind {
-        Shape::Ellipse { .. } => Shape::Ellipse {
-            cx: r.center().x,
-            cy: r.center().y,
-            rx: r.width() / 2.0,
-            ry: r.height() / 2.0,
-        },
-        _ => Shape::Rect {
-            x: r.min.x,
-            y: r.min.y,
-            width: r.width(),
-            height: r.height(),
-        },
-    }
-}
-
-/// Handle positions (image coordinates) of a shape: box corners or polygon vertices.
-fn handles(shape: &Shape) -> Vec<Pos2> {
-    match shape {
-        Shape::Polygon { points } => points.iter().map(|&(x, y)| pos2(x, y)).collect(),
-        _ => bbox(shape)
-            .map(|r| {
-                vec![
-                    r.left_top(),
-                    r.right_top(),
-                    r.right_bottom(),
-                    r.left_bottom(),
-                ]
-            })
-            .unwrap_or_default(),
-    }
-}
-
-fn set_handle(shape: &Shape, handle: usize, p: Pos2) -> Shape {
-    if let Shape::Polygon { points } = shape {
-        let mut points = points.clone();
-        if let Some(v) = points.get_mut(handle) {
-            *v = (p.x, p.y);
-        }
-        return Shape::Polygon { points };
-    }
-    let Some(r) = bbox(shape) else {
-        return shape.clone();
-    };
-    let corners = [
-        r.left_top(),
-        r.right_top(),
-        r.right_bottom(),
-        r.left_bottom(),
-    ];
-    let opposite = corners[(handle + 2) % 4];
-    from_box(shape, Rect::from_two_pos(opposite, p))
-}
-
-fn contains(shape: &Shape, p: Pos2) -> bool {
-    match shape {
-        Shape::Probe { x, y } => {
-            (p.x - (*x as f32 + 0.5)).abs() <= 1.5 && (p.y - (*y as f32 + 0.5)).abs() <= 1.5
-        }
-        _ => shape.contains(p.x, p.y),
-    }
-}
-
 impl Viewer {
     pub fn fit(&mut self) {
         self.zoom = None;
@@ -239,9 +125,8 @@ impl Viewer {
         self.drag_from = None;
     }
 
-    /// Draws the view into the rest of `ui` and applies the user's edits to `doc`.
-    pub fn show(&mut self, ui: &mut egui::Ui, doc: &mut Document) -> ViewerChanges {
-        let mut changes = ViewerChanges::default();
+    /// Draws the view into the rest of `ui`; the user's edits become commands.
+    pub fn show(&mut self, ui: &mut egui::Ui, doc: &Document, out: &mut Vec<Command>) {
         let (w, h) = doc.size();
         let size = vec2(w as f32, h as f32);
         let (rect, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
@@ -276,7 +161,7 @@ impl Viewer {
 
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 0.0, Color32::from_gray(24));
-        if let Some(texture) = doc.texture(ui.ctx()) {
+        if let Some(texture) = doc.texture_handle() {
             painter.image(
                 texture.id(),
                 image_rect,
@@ -299,7 +184,7 @@ impl Viewer {
             self.zoom = Some(zoom);
         }
         if !middle {
-            self.tool_input(&response, pointer, doc, zoom, &mut changes);
+            self.tool_input(&response, pointer, doc, zoom, out);
         }
         if let Some(Edit::Pan) = self.edit
             && response.dragged()
@@ -308,7 +193,7 @@ impl Viewer {
             self.zoom = Some(zoom);
         }
 
-        self.keys(ui, doc, &mut changes);
+        self.keys(ui, doc, out);
         self.paint_overlay(&painter, doc, &to_screen, pointer, zoom);
         if response.hovered() {
             let cursor = match self.tool {
@@ -317,19 +202,18 @@ impl Viewer {
             };
             ui.ctx().set_cursor_icon(cursor);
         }
-        changes
     }
 
     fn tool_input(
         &mut self,
         response: &egui::Response,
         pointer: Option<Pos2>,
-        doc: &mut Document,
+        doc: &Document,
         zoom: f32,
-        changes: &mut ViewerChanges,
+        out: &mut Vec<Command>,
     ) {
         match self.tool {
-            Tool::Select => self.select_input(response, pointer, doc, zoom, changes),
+            Tool::Select => self.select_input(response, pointer, doc, zoom, out),
             Tool::Rect | Tool::Ellipse => {
                 if response.drag_started() {
                     self.drag_from = pointer;
@@ -354,8 +238,7 @@ impl Viewer {
                                 ry: 0.0,
                             }
                         };
-                        add_roi(doc, from_box(&kind, r));
-                        changes.rois = true;
+                        out.push(Command::AddRoi(from_box(&kind, r)));
                     }
                 }
             }
@@ -365,14 +248,10 @@ impl Viewer {
                 {
                     let (w, h) = doc.size();
                     if p.x >= 0.0 && p.y >= 0.0 && (p.x as usize) < w && (p.y as usize) < h {
-                        add_roi(
-                            doc,
-                            Shape::Probe {
-                                x: p.x as usize,
-                                y: p.y as usize,
-                            },
-                        );
-                        changes.rois = true;
+                        out.push(Command::AddRoi(Shape::Probe {
+                            x: p.x as usize,
+                            y: p.y as usize,
+                        }));
                     }
                 }
             }
@@ -386,11 +265,11 @@ impl Viewer {
                     && a.distance(b) >= 1.0
                 {
                     self.pending = vec![a, b];
-                    self.finish_pending(doc, changes);
+                    self.finish_pending(out);
                     return;
                 }
                 if response.double_clicked() {
-                    self.finish_pending(doc, changes);
+                    self.finish_pending(out);
                 } else if response.clicked()
                     && let Some(p) = pointer
                 {
@@ -404,15 +283,15 @@ impl Viewer {
         &mut self,
         response: &egui::Response,
         pointer: Option<Pos2>,
-        doc: &mut Document,
+        doc: &Document,
         zoom: f32,
-        changes: &mut ViewerChanges,
+        out: &mut Vec<Command>,
     ) {
         let hit = |doc: &Document, p: Pos2| doc.rois.iter().rposition(|r| contains(&r.shape, p));
         if response.clicked()
             && let Some(p) = pointer
         {
-            doc.selected_roi = hit(doc, p);
+            out.push(Command::SelectRoi(hit(doc, p)));
         }
         if response.drag_started()
             && let Some(p) = pointer
@@ -430,7 +309,7 @@ impl Viewer {
             });
             self.edit = Some(on_handle.unwrap_or_else(|| match hit(doc, p) {
                 Some(i) => {
-                    doc.selected_roi = Some(i);
+                    out.push(Command::SelectRoi(Some(i)));
                     Edit::Move {
                         roi: i,
                         from: p,
@@ -449,56 +328,49 @@ impl Viewer {
                     from,
                     original,
                 }) => {
-                    if let Some(r) = doc.rois.get_mut(*roi) {
-                        r.shape = move_shape(original, p - *from);
-                    }
+                    out.push(Command::SetRoiShape {
+                        index: *roi,
+                        shape: move_shape(original, p - *from),
+                    });
                 }
                 Some(Edit::Handle {
                     roi,
                     handle,
                     original,
                 }) => {
-                    if let Some(r) = doc.rois.get_mut(*roi) {
-                        r.shape = set_handle(original, *handle, p);
-                    }
+                    out.push(Command::SetRoiShape {
+                        index: *roi,
+                        shape: set_handle(original, *handle, p),
+                    });
                 }
                 _ => {}
             }
         }
         if response.drag_stopped() {
-            if matches!(self.edit, Some(Edit::Move { .. } | Edit::Handle { .. })) {
-                changes.rois = true;
-            }
             self.edit = None;
         }
     }
 
-    fn finish_pending(&mut self, doc: &mut Document, changes: &mut ViewerChanges) {
+    fn finish_pending(&mut self, out: &mut Vec<Command>) {
         let mut points = std::mem::take(&mut self.pending);
         // A double-click adds its position twice (two clicks) before it finishes.
         points.dedup_by(|a, b| a.distance(*b) < 0.5);
         let points: Vec<(f32, f32)> = points.iter().map(|p| (p.x, p.y)).collect();
         match self.tool {
             Tool::Polygon if points.len() >= 3 => {
-                add_roi(doc, Shape::Polygon { points });
-                changes.rois = true;
+                out.push(Command::AddRoi(Shape::Polygon { points }));
             }
             Tool::Line if points.len() >= 2 => {
-                doc.line = Some(LineProfile {
-                    spec: LineSpec {
-                        points,
-                        width: self.line_width.max(1),
-                    },
-                    kymograph: None,
-                    envelope: None,
-                });
-                changes.line = true;
+                out.push(Command::SetLine(LineSpec {
+                    points,
+                    width: self.line_width.max(1),
+                }));
             }
             _ => {}
         }
     }
 
-    fn keys(&mut self, ui: &egui::Ui, doc: &mut Document, changes: &mut ViewerChanges) {
+    fn keys(&mut self, ui: &egui::Ui, doc: &Document, out: &mut Vec<Command>) {
         if ui.ctx().egui_wants_keyboard_input() {
             return;
         }
@@ -510,17 +382,13 @@ impl Viewer {
             )
         });
         if enter && !self.pending.is_empty() {
-            self.finish_pending(doc, changes);
+            self.finish_pending(out);
         }
         if escape {
             self.cancel_drawing();
         }
-        if delete
-            && let Some(i) = doc.selected_roi.take()
-            && i < doc.rois.len()
-        {
-            doc.rois.remove(i);
-            changes.rois = true;
+        if delete && let Some(i) = doc.selected_roi {
+            out.push(Command::RemoveRoi(i));
         }
     }
 
@@ -652,13 +520,6 @@ fn paint_shape(
             painter.rect_stroke(r.expand(1.0), 0.0, stroke, StrokeKind::Outside);
         }
     }
-}
-
-/// Adds a ROI with the next colour and selects it.
-pub fn add_roi(doc: &mut Document, shape: Shape) {
-    let color = ROI_COLORS[doc.rois.len() % ROI_COLORS.len()];
-    doc.rois.push(Roi { shape, color });
-    doc.selected_roi = Some(doc.rois.len() - 1);
 }
 
 #[cfg(test)]

@@ -87,6 +87,23 @@ pub fn hardware_gpu_possible() -> bool {
     render_node || Path::new("/dev/nvidia0").exists() || Path::new("/dev/dxg").exists()
 }
 
+/// The name of a hardware graphics adapter when there is one; `None` when the only adapter
+/// is a software rasterizer (llvmpipe, lavapipe, WARP) or there is none.
+pub fn hardware_adapter() -> Option<String> {
+    if !hardware_gpu_possible() {
+        return None;
+    }
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        ..Default::default()
+    }))
+    .ok()?;
+    let info = adapter.get_info();
+    (info.device_type != wgpu::DeviceType::Cpu).then_some(info.name)
+}
+
 /// Chooses the blending device for an export.
 pub fn choose(device: BlendDevice) -> Choice {
     if device == BlendDevice::Cpu {

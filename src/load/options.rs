@@ -40,6 +40,27 @@ impl FromStr for FrameRange {
     }
 }
 
+impl FrameRange {
+    /// From the window's two fields, "START to END" (empty: the first / the last frame; END
+    /// exclusive): the same rules as `START:END` on the command line.
+    pub fn from_fields(start: &str, end: &str) -> Result<Self, String> {
+        Self::from_str(&format!("{}:{}", start.trim(), end.trim()))
+    }
+
+    /// The frames this range selects in a stack of `frames` (END clamped to the stack);
+    /// an error when none are left.
+    pub fn within(&self, frames: usize) -> Result<std::ops::Range<usize>, String> {
+        let end = self.end.unwrap_or(frames).min(frames);
+        if self.start >= end {
+            return Err(format!(
+                "frames {}..{end} hold no frames of the {frames} loaded",
+                self.start
+            ));
+        }
+        Ok(self.start..end)
+    }
+}
+
 /// A rectangle in source pixel coordinates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Rect {
@@ -357,5 +378,17 @@ mod tests {
         assert_eq!(parse_bytes("1000"), Ok(1000));
         assert!(parse_bytes("12Q").is_err());
         assert!(parse_bytes("M").is_err());
+    }
+
+    #[test]
+    fn frame_fields_follow_the_command_line_rules() {
+        let r = |a: &str, b: &str| FrameRange::from_fields(a, b);
+        assert_eq!(r("", "").unwrap().within(40).unwrap(), 0..40);
+        assert_eq!(r(" 5", "").unwrap().within(40).unwrap(), 5..40);
+        assert_eq!(r("", "500").unwrap().within(40).unwrap(), 0..40);
+        assert_eq!(r("3", "7").unwrap(), "3:7".parse().unwrap());
+        assert!(r("7", "3").is_err());
+        assert!(r("x", "").unwrap_err().contains("'x'"));
+        assert!(r("40", "").unwrap().within(40).is_err());
     }
 }

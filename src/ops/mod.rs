@@ -7,6 +7,7 @@ pub mod normalize;
 pub mod profile;
 pub mod reduce;
 pub mod roi;
+pub mod shown;
 
 pub use crop::{CropError, apply_mask, crop, intersect, mask_from_image, mask_from_shape};
 pub use normalize::{NormalizeError, NormalizeSettings, Normalizer, Reference, gaussian_blur};
@@ -15,3 +16,4 @@ pub use profile::{
 };
 pub use reduce::{ReduceError, ReduceOp, reduce, reduce_f32};
 pub use roi::{Region, RoiCurve, RoiStats, Shape, curves_csv, roi_curves, roi_curves_f32};
+pub use shown::{curves_shown, kymograph_shown, reduce_shown, stack_curves_csv};

@@ -159,14 +159,11 @@ fn sum_bands<A: SumAcc>(
     )
 }
 
-/// Reduces frames `range` (all frames when `None`) of `stack` with `op`.
-pub fn reduce(
-    stack: ArrayView4<u8>,
-    op: ReduceOp,
+/// `range` (all `frames` when `None`), or an error when it is empty or runs past the end.
+pub(crate) fn checked_range(
     range: Option<Range<usize>>,
-    job: &Job,
-) -> Result<Array3<f32>, ReduceError> {
-    let frames = stack.shape()[0];
+    frames: usize,
+) -> Result<Range<usize>, ReduceError> {
     let range = range.unwrap_or(0..frames);
     if range.start >= range.end || range.end > frames {
         return Err(ReduceError::Range {
@@ -175,6 +172,17 @@ pub fn reduce(
             frames,
         });
     }
+    Ok(range)
+}
+
+/// Reduces frames `range` (all frames when `None`) of `stack` with `op`.
+pub fn reduce(
+    stack: ArrayView4<u8>,
+    op: ReduceOp,
+    range: Option<Range<usize>>,
+    job: &Job,
+) -> Result<Array3<f32>, ReduceError> {
+    let range = checked_range(range, stack.shape()[0])?;
     let n = range.len();
     match op {
         ReduceOp::Sum | ReduceOp::Mean => {

@@ -10,45 +10,42 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-use super::forms::AudioForm;
-use super::task::{Task, frames_progress, outcome_ui, progress_row, take_outcome, written_line};
+use super::View;
 use crate::audio::{
-    AudioError, Renderer, Spectrum, SpectrumSettings, Style, VisualSettings, VisualizeReport,
-    VisualizeSettings, analyze, visualize,
+    Renderer, Spectrum, SpectrumSettings, Style, VisualSettings, VisualizeSettings,
 };
 use crate::display::Colormap;
 use crate::export::PRESETS;
-
-/// What a spectrum was computed from: the file and the analysis settings.
-type SpectrumKey = (String, String);
+use crate::gui::command::Command;
+use crate::gui::forms::AudioForm;
+use crate::gui::jobs::JobKind;
+use crate::gui::task::{frames_progress, outcome_ui, progress_row};
 
 #[derive(Default)]
-pub struct AudioDialog {
+pub struct AudioPanel {
     pub open: bool,
-    analysis: Option<(SpectrumKey, Task<Result<Spectrum, String>>)>,
-    spectrum: Option<(SpectrumKey, Arc<Spectrum>)>,
+    /// The spectrum asked for last (file and analysis settings), until it comes back.
+    requested: Option<String>,
+    spectrum: Option<(String, Arc<Spectrum>)>,
     /// Why the last analysis failed, for the same key.
-    analysis_error: Option<(SpectrumKey, String)>,
+    analysis_error: Option<(String, String)>,
     preview_secs: f64,
     preview: Option<egui::TextureHandle>,
     /// What the preview texture shows: the visual settings and the frame.
     preview_key: Option<(VisualSettings, usize)>,
-    pub task: Option<Task<Result<VisualizeReport, AudioError>>>,
     pub outcome: Option<Result<String, String>>,
 }
 
-fn key_of(form: &AudioForm, spectrum: &SpectrumSettings) -> SpectrumKey {
-    (
-        form.audio.trim().to_string(),
-        serde_json::to_string(spectrum).unwrap_or_default(),
+/// What a spectrum is computed from: the file and the analysis settings.
+fn key_of(form: &AudioForm, spectrum: &SpectrumSettings) -> String {
+    format!(
+        "{}\n{}",
+        form.audio.trim(),
+        serde_json::to_string(spectrum).unwrap_or_default()
     )
 }
 
-impl AudioDialog {
-    pub fn busy(&self) -> bool {
-        self.task.is_some()
-    }
-
+impl AudioPanel {
     /// The spectrum of the current file, once analysed.
     pub fn spectrum(&self) -> Option<&Spectrum> {
         self.spectrum.as_ref().map(|(_, s)| s.as_ref())
@@ -58,112 +55,77 @@ impl AudioDialog {
         self.preview.is_some()
     }
 
-    pub fn analysing(&self) -> bool {
-        self.analysis.is_some()
+    pub fn set_spectrum(&mut self, key: String, spectrum: Spectrum) {
+        self.spectrum = Some((key, Arc::new(spectrum)));
+        self.analysis_error = None;
+        self.preview_key = None;
+        self.requested = None;
     }
 
-    /// Polls the analysis and the export; called every frame, open or not.
-    pub fn poll(&mut self) {
-        if let Some((key, task)) = &mut self.analysis
-            && let Some(outcome) = task.finished()
-        {
-            let key = key.clone();
-            match outcome {
-                Some(Ok(spectrum)) => {
-                    self.spectrum = Some((key, Arc::new(spectrum)));
-                    self.analysis_error = None;
-                    self.preview_key = None;
-                }
-                Some(Err(e)) => self.analysis_error = Some((key, e)),
-                None => {}
-            }
-            self.analysis = None;
-        }
-        if let Some(outcome) = take_outcome(&mut self.task, |report| {
-            written_line(
-                &report.path,
-                report.bytes,
-                report.frames,
-                (report.width, report.height),
-                report.fps,
-                report.elapsed_secs,
-            )
-        }) {
-            self.outcome = Some(outcome);
-        }
+    pub fn spectrum_failed(&mut self, key: String, error: String) {
+        self.analysis_error = Some((key, error));
+        self.requested = None;
     }
 
-    /// Starts (or restarts) the analysis when the file or its settings changed.
+    /// Asks for the spectrum when the file or its settings changed.
     fn analyse_if_needed(
         &mut self,
-        ctx: &egui::Context,
         form: &AudioForm,
         settings: &Result<VisualizeSettings, String>,
+        out: &mut Vec<Command>,
     ) {
         let Ok(settings) = settings else {
             return;
         };
         let spectrum_settings = settings.spectrum_for_style();
         let key = key_of(form, &spectrum_settings);
-        let current = |k: Option<&SpectrumKey>| k == Some(&key);
-        if key.0.is_empty()
+        let current = |k: Option<&String>| k == Some(&key);
+        if form.audio.trim().is_empty()
             || current(self.spectrum.as_ref().map(|(k, _)| k))
-            || current(self.analysis.as_ref().map(|(k, _)| k))
+            || current(self.requested.as_ref())
             || current(self.analysis_error.as_ref().map(|(k, _)| k))
         {
             return;
         }
-        if let Some((_, old)) = self.analysis.take() {
-            old.cancel();
-        }
-        let path = PathBuf::from(&key.0);
-        let task = Task::spawn("analysing audio", ctx, move |job| {
-            analyze(&path, &spectrum_settings, job).map_err(|e| e.to_string())
+        self.requested = Some(key.clone());
+        out.push(Command::ComputeSpectrum {
+            key,
+            path: PathBuf::from(form.audio.trim()),
+            settings: spectrum_settings,
         });
-        self.analysis = Some((key, task));
     }
 
-    pub fn start(&mut self, ctx: &egui::Context, form: &AudioForm) {
-        let settings = match form.settings() {
-            Ok(s) => s,
-            Err(e) => {
-                self.outcome = Some(Err(e));
-                return;
-            }
-        };
-        if form.audio.trim().is_empty() {
-            self.outcome = Some(Err("choose an audio file".into()));
+    pub fn ui(
+        &mut self,
+        ctx: &egui::Context,
+        view: &View,
+        form: &mut AudioForm,
+        out: &mut Vec<Command>,
+    ) {
+        if !self.open {
             return;
         }
-        if form.output.trim().is_empty() {
-            self.outcome = Some(Err("choose an output file".into()));
-            return;
-        }
-        let (audio, output) = (
-            PathBuf::from(form.audio.trim()),
-            PathBuf::from(form.output.trim()),
-        );
-        self.outcome = None;
-        self.task = Some(Task::spawn("audio to video", ctx, move |job| {
-            visualize(&audio, &output, &settings, job)
-        }));
-    }
-
-    pub fn ui(&mut self, ctx: &egui::Context, form: &mut AudioForm, last_dir: Option<&PathBuf>) {
-        self.poll();
         let mut open = self.open;
         egui::Window::new("Audio to video")
             .open(&mut open)
             .default_width(520.0)
             .show(ctx, |ui| {
-                self.settings_ui(ui, form, last_dir);
+                self.settings_ui(ui, form, view.last_dir);
                 // Parsed once per frame, after this frame's edits.
                 let settings = form.settings();
-                self.analyse_if_needed(ui.ctx(), form, &settings);
+                self.analyse_if_needed(form, &settings, out);
                 ui.separator();
-                self.preview_ui(ui, &settings);
+                self.preview_ui(ui, view, &settings);
                 ui.separator();
-                self.run_ui(ui, form);
+                match view.jobs.task(JobKind::AudioExport) {
+                    Some(task) => frames_progress(ui, task),
+                    None => {
+                        if ui.button("Export").clicked() {
+                            out.push(Command::StartAudioExport(form.clone()));
+                        }
+                    }
+                }
+                outcome_ui(ui, self.outcome.as_ref());
             });
         self.open = open;
     }
@@ -182,7 +144,7 @@ impl AudioDialog {
                     )
                     .labelled_by(label.id);
                     if ui.button("…").clicked()
-                        && let Some(p) = super::load_dialog::dialog(last_dir)
+                        && let Some(p) = super::load::dialog(last_dir)
                             .add_filter(
                                 "Audio",
                                 &[
@@ -206,7 +168,7 @@ impl AudioDialog {
                     )
                     .labelled_by(label.id);
                     if ui.button("…").clicked()
-                        && let Some(p) = super::load_dialog::dialog(last_dir)
+                        && let Some(p) = super::load::dialog(last_dir)
                             .add_filter("MP4 video", &["mp4"])
                             .save_file()
                     {
@@ -297,7 +259,7 @@ impl AudioDialog {
                     )
                     .labelled_by(label.id);
                     if ui.button("image…").clicked()
-                        && let Some(p) = super::load_dialog::dialog(last_dir)
+                        && let Some(p) = super::load::dialog(last_dir)
                             .add_filter(
                                 "Image",
                                 &["png", "jpg", "jpeg", "bmp", "webp", "tif", "tiff"],
@@ -335,8 +297,13 @@ impl AudioDialog {
             });
     }
 
-    fn preview_ui(&mut self, ui: &mut egui::Ui, settings: &Result<VisualizeSettings, String>) {
-        if let Some((_, task)) = &self.analysis {
+    fn preview_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        view: &View,
+        settings: &Result<VisualizeSettings, String>,
+    ) {
+        if let Some(task) = view.jobs.task(JobKind::Spectrum) {
             progress_row(ui, "analysing", task.job());
             return;
         }
@@ -380,7 +347,7 @@ impl AudioDialog {
                         [settings.visual.width, settings.visual.height],
                         &rgba,
                     );
-                    let (image, _) = super::texture::fit(ui.ctx(), image);
+                    let (image, _) = crate::gui::texture::fit(ui.ctx(), image);
                     match &mut self.preview {
                         Some(texture) => texture.set(image, egui::TextureOptions::LINEAR),
                         None => {
@@ -416,14 +383,5 @@ impl AudioDialog {
             spectrum.edges_hz.first().copied().unwrap_or(0.0),
             spectrum.edges_hz.last().copied().unwrap_or(0.0),
         ));
-    }
-
-    fn run_ui(&mut self, ui: &mut egui::Ui, form: &AudioForm) {
-        if let Some(task) = &self.task {
-            frames_progress(ui, task);
-        } else if ui.button("Export").clicked() {
-            self.start(ui.ctx(), form);
-        }
-        outcome_ui(ui, self.outcome.as_ref());
     }
 }

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use eframe::egui;
 
-use super::forms::LoadForm;
-use super::task::{Poll, Task};
 use crate::display::DisplayMapping;
+use crate::gui::command::Command;
+use crate::gui::forms::LoadForm;
+use crate::gui::task::{Poll, Task};
 use crate::load::{self, FrameRange, LoadOptions, Probe, human_bytes};
 use crate::ops::{ReduceOp, reduce};
 
@@ -25,13 +26,6 @@ pub struct LoadDialog {
     sampling: Option<Task<Result<Vec<u8>, String>>>,
     preview: Option<egui::TextureHandle>,
     preview_error: Option<String>,
-}
-
-/// What the dialog asks the app to do.
-pub enum LoadAction {
-    None,
-    Load(PathBuf, LoadOptions),
-    Close,
 }
 
 impl LoadDialog {
@@ -88,7 +82,7 @@ impl LoadDialog {
 
     fn set_preview(&mut self, ctx: &egui::Context, rgba: &[u8], w: usize, h: usize) {
         let image = egui::ColorImage::from_rgba_unmultiplied([w, h], rgba);
-        let (image, _) = super::texture::fit(ctx, image);
+        let (image, _) = crate::gui::texture::fit(ctx, image);
         self.preview = Some(ctx.load_texture("load-preview", image, Default::default()));
     }
 
@@ -131,12 +125,13 @@ impl LoadDialog {
         }
     }
 
-    pub fn ui(&mut self, ctx: &egui::Context, last_dir: Option<&PathBuf>) -> LoadAction {
+    /// The dialog; Load and Cancel become commands. Its probe and preview run on tasks of
+    /// its own, cancelled when the dialog goes (they only ever serve this dialog).
+    pub fn ui(&mut self, ctx: &egui::Context, last_dir: Option<&PathBuf>, out: &mut Vec<Command>) {
         self.poll(ctx);
         if self.probed_path != self.path && self.probing.is_none() {
             self.start_probe(ctx);
         }
-        let mut action = LoadAction::None;
         let mut open = true;
         egui::Window::new("Open stack")
             .open(&mut open)
@@ -172,28 +167,20 @@ impl LoadDialog {
                     if ui.add_enabled(ready, egui::Button::new("Load")).clicked()
                         && let Ok(options) = options
                     {
-                        action = LoadAction::Load(PathBuf::from(self.path.trim()), options);
+                        out.push(Command::Open {
+                            path: PathBuf::from(self.path.trim()),
+                            options,
+                            form: Some(self.form.clone()),
+                        });
                     }
                     if ui.button("Cancel").clicked() {
-                        action = LoadAction::Close;
+                        out.push(Command::CloseLoadDialog);
                     }
                 });
             });
         if !open {
-            action = LoadAction::Close;
+            out.push(Command::CloseLoadDialog);
         }
-        if matches!(action, LoadAction::Close | LoadAction::Load(..)) {
-            for t in [
-                self.probing.as_ref().map(Task::job),
-                self.sampling.as_ref().map(Task::job),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                t.cancel();
-            }
-        }
-        action
     }
 
     fn options_ui(&mut self, ui: &mut egui::Ui) {
@@ -203,7 +190,7 @@ impl LoadDialog {
             .show(ui, |ui| {
                 ui.label("Frames");
                 ui.horizontal(|ui| {
-                    super::task::range_fields(ui, &mut f.start, &mut f.end, "end");
+                    crate::gui::task::range_fields(ui, &mut f.start, &mut f.end, "end");
                     ui.label("step");
                     ui.add(egui::DragValue::new(&mut f.step).range(1..=10_000));
                 });

@@ -1,21 +1,21 @@
 //! The side panel: display mapping with histogram and auto-contrast, reduce, normalization,
-//! crop and mask, and the ROI list. It edits the document's display state directly and asks
-//! the app to start anything that takes time.
+//! crop and mask, and the ROI list.
 
 use std::path::PathBuf;
 
 use clap::ValueEnum;
 use eframe::egui::{self, Color32, Sense, Stroke, pos2, vec2};
 
-use super::document::Document;
-use super::forms::NormalizeForm;
 use crate::display::{Colormap, DisplayMapping, Histogram};
+use crate::gui::command::Command;
+use crate::gui::document::Document;
+use crate::gui::forms::NormalizeForm;
 use crate::ops::{ReduceOp, Shape};
 
 /// Fiji's "Auto" saturation.
 pub const AUTO_SATURATION: f64 = 0.35;
 
-pub struct OpsState {
+pub struct OpsPanel {
     pub reduce_op: ReduceOp,
     pub reduce_start: String,
     pub reduce_end: String,
@@ -23,7 +23,7 @@ pub struct OpsState {
     pub mask_file: String,
 }
 
-impl Default for OpsState {
+impl Default for OpsPanel {
     fn default() -> Self {
         Self {
             reduce_op: ReduceOp::Mean,
@@ -35,33 +35,28 @@ impl Default for OpsState {
     }
 }
 
-/// Work the panel asks for.
-pub enum OpsRequest {
-    Reduce {
-        op: ReduceOp,
-        start: String,
-        end: String,
-    },
-    Normalize,
-    NormalizeOff,
-    CropToRoi,
-    MaskFromRoi,
-    MaskFromFile(PathBuf),
-    ClearMask,
-    SaveCurves,
-    SaveLayer,
+impl OpsPanel {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        doc: &Document,
+        colorbar: &mut bool,
+        out: &mut Vec<Command>,
+    ) {
+        panel(ui, self, doc, colorbar, out);
+    }
 }
 
-pub fn ui(
+fn panel(
     ui: &mut egui::Ui,
-    state: &mut OpsState,
-    doc: &mut Document,
+    state: &mut OpsPanel,
+    doc: &Document,
     colorbar: &mut bool,
-) -> Option<OpsRequest> {
-    let mut request = None;
+    out: &mut Vec<Command>,
+) {
     egui::CollapsingHeader::new("Display")
         .default_open(true)
-        .show(ui, |ui| display_ui(ui, doc, colorbar));
+        .show(ui, |ui| display_ui(ui, doc, colorbar, out));
     egui::CollapsingHeader::new("Reduce")
         .default_open(true)
         .show(ui, |ui| {
@@ -73,14 +68,14 @@ pub fn ui(
                             ui.selectable_value(&mut state.reduce_op, op, op.name());
                         }
                     });
-                super::task::range_fields(
+                crate::gui::task::range_fields(
                     ui,
                     &mut state.reduce_start,
                     &mut state.reduce_end,
                     "end",
                 );
                 if ui.button("Run").clicked() {
-                    request = Some(OpsRequest::Reduce {
+                    out.push(Command::RunReduce {
                         op: state.reduce_op,
                         start: state.reduce_start.clone(),
                         end: state.reduce_end.clone(),
@@ -88,26 +83,23 @@ pub fn ui(
                 }
             });
             if let Some(layer) = &doc.layer {
-                let name = layer.name.clone();
-                let before = doc.show_layer;
+                let mut show = doc.show_layer;
                 ui.horizontal(|ui| {
-                    ui.radio_value(&mut doc.show_layer, false, "stack");
-                    ui.radio_value(&mut doc.show_layer, true, name);
+                    ui.radio_value(&mut show, false, "stack");
+                    ui.radio_value(&mut show, true, layer.name.as_str());
                     if ui.button("Save…").clicked() {
-                        request = Some(OpsRequest::SaveLayer);
+                        out.push(Command::SaveLayer);
                     }
                 });
-                if doc.show_layer != before {
-                    doc.invalidate();
+                if show != doc.show_layer {
+                    out.push(Command::ShowLayer(show));
                 }
             }
         });
     egui::CollapsingHeader::new("Normalize")
         .default_open(false)
         .show(ui, |ui| {
-            if let Some(r) = normalize_ui(ui, &mut state.normalize, doc.normalizer.is_some()) {
-                request = Some(r);
-            }
+            normalize_ui(ui, &mut state.normalize, doc.normalizer.is_some(), out);
         });
     egui::CollapsingHeader::new("Crop and mask")
         .default_open(false)
@@ -122,14 +114,14 @@ pub fn ui(
                     .on_hover_text("crop the stack to the selected ROI's bounding box")
                     .clicked()
                 {
-                    request = Some(OpsRequest::CropToRoi);
+                    out.push(Command::CropToRoi);
                 }
                 if ui
                     .add_enabled(rect_selected, egui::Button::new("Mask from ROI"))
                     .on_hover_text("keep only the pixels inside the selected ROI")
                     .clicked()
                 {
-                    request = Some(OpsRequest::MaskFromRoi);
+                    out.push(Command::MaskFromRoi);
                 }
             });
             ui.horizontal(|ui| {
@@ -144,44 +136,36 @@ pub fn ui(
                     state.mask_file = p.display().to_string();
                 }
                 if ui.button("Apply").clicked() && !state.mask_file.trim().is_empty() {
-                    request = Some(OpsRequest::MaskFromFile(PathBuf::from(
-                        state.mask_file.trim(),
-                    )));
+                    out.push(Command::MaskFromFile(PathBuf::from(state.mask_file.trim())));
                 }
             });
             if doc.mask.is_some() && ui.button("Clear mask").clicked() {
-                request = Some(OpsRequest::ClearMask);
+                out.push(Command::ClearMask);
             }
         });
     egui::CollapsingHeader::new(format!("ROIs ({})", doc.rois.len()))
         .default_open(true)
         .show(ui, |ui| {
-            let mut remove = None;
             for (i, roi) in doc.rois.iter().enumerate() {
                 ui.horizontal(|ui| {
                     let selected = doc.selected_roi == Some(i);
                     let text = egui::RichText::new(format!("{} {}", i + 1, roi.shape.kind()))
                         .color(roi.color);
                     if ui.selectable_label(selected, text).clicked() {
-                        doc.selected_roi = Some(i);
+                        out.push(Command::SelectRoi(Some(i)));
                     }
                     if ui.small_button("x").on_hover_text("delete").clicked() {
-                        remove = Some(i);
+                        out.push(Command::RemoveRoi(i));
                     }
                 });
             }
-            if let Some(i) = remove {
-                doc.rois.remove(i);
-                doc.selected_roi = None;
-            }
             if !doc.rois.is_empty() && ui.button("Save curves as CSV…").clicked() {
-                request = Some(OpsRequest::SaveCurves);
+                out.push(Command::SaveCurves);
             }
         });
-    request
 }
 
-fn display_ui(ui: &mut egui::Ui, doc: &mut Document, colorbar: &mut bool) {
+fn display_ui(ui: &mut egui::Ui, doc: &Document, colorbar: &mut bool, out: &mut Vec<Command>) {
     let mut m = doc.active_mapping();
     let single = doc.showing_layer() && doc.layer.as_ref().is_some_and(|l| l.image.shape()[2] == 1)
         || !doc.showing_layer() && doc.stack.channels() == 1;
@@ -236,7 +220,7 @@ fn display_ui(ui: &mut egui::Ui, doc: &mut Document, colorbar: &mut bool) {
         histogram_ui(ui, h, &m);
     }
     if m != doc.active_mapping() {
-        doc.set_active_mapping(m);
+        out.push(Command::SetMapping(m));
     }
 }
 
@@ -274,8 +258,7 @@ fn histogram_ui(ui: &mut egui::Ui, h: &Histogram, m: &DisplayMapping) {
     ui.label(format!("data {:.4} … {:.4}", h.min, h.max));
 }
 
-fn normalize_ui(ui: &mut egui::Ui, f: &mut NormalizeForm, active: bool) -> Option<OpsRequest> {
-    let mut request = None;
+fn normalize_ui(ui: &mut egui::Ui, f: &mut NormalizeForm, active: bool, out: &mut Vec<Command>) {
     ui.horizontal(|ui| {
         ui.checkbox(&mut f.subtract, "subtract");
         ui.checkbox(&mut f.divide, "divide");
@@ -321,7 +304,7 @@ fn normalize_ui(ui: &mut egui::Ui, f: &mut NormalizeForm, active: bool) -> Optio
                             ui.selectable_value(&mut f.op, op, op.name());
                         }
                     });
-                super::task::range_fields(ui, &mut f.start, &mut f.end, "end");
+                crate::gui::task::range_fields(ui, &mut f.start, &mut f.end, "end");
             });
         }
     }
@@ -329,11 +312,10 @@ fn normalize_ui(ui: &mut egui::Ui, f: &mut NormalizeForm, active: bool) -> Optio
     ui.add(egui::Slider::new(&mut f.blur, 0.0..=20.0).text("reference blur σ"));
     ui.horizontal(|ui| {
         if ui.button(if active { "Update" } else { "Apply" }).clicked() {
-            request = Some(OpsRequest::Normalize);
+            out.push(Command::Normalize(f.clone()));
         }
         if active && ui.button("Off").clicked() {
-            request = Some(OpsRequest::NormalizeOff);
+            out.push(Command::NormalizeOff);
         }
     });
-    request
 }

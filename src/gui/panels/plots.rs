@@ -3,10 +3,13 @@
 //! kymograph.
 
 use eframe::egui::{self, Color32};
-use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, VLine};
+use egui_plot::{FilledArea, HLine, Legend, Line, Plot, PlotImage, PlotPoint, PlotPoints, VLine};
 
-use super::document::Document;
+use super::View;
 use crate::display::DisplayMapping;
+use crate::gui::command::Command;
+use crate::gui::document::Document;
+use crate::gui::jobs::JobKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PlotTab {
@@ -22,14 +25,21 @@ pub struct Plots {
     kymo_texture: Option<(usize, egui::TextureHandle)>,
 }
 
-/// What the user did in the plots.
-pub enum PlotRequest {
-    Seek(usize),
-    SaveProfileCsv,
-    SaveKymograph,
-}
-
 const CHANNEL_NAMES: [&str; 3] = ["r", "g", "b"];
+
+/// Red, green and blue curves of one ROI, tinted towards the ROI's colour so that ROIs stay
+/// told apart.
+fn channel_color(roi: Color32, c: usize, channels: usize) -> Color32 {
+    if channels != 3 {
+        return roi;
+    }
+    let pure = [
+        Color32::from_rgb(235, 70, 70),
+        Color32::from_rgb(80, 200, 80),
+        Color32::from_rgb(90, 130, 255),
+    ][c];
+    pure.lerp_to_gamma(roi, 0.25)
+}
 
 fn channel_label(c: usize, channels: usize) -> String {
     if channels == 1 {
@@ -40,8 +50,8 @@ fn channel_label(c: usize, channels: usize) -> String {
 }
 
 impl Plots {
-    pub fn ui(&mut self, ui: &mut egui::Ui, doc: &Document, busy: bool) -> Option<PlotRequest> {
-        let mut request = None;
+    pub fn ui(&mut self, ui: &mut egui::Ui, view: &View, doc: &Document, out: &mut Vec<Command>) {
+        let busy = view.jobs.running(JobKind::Curves) || view.jobs.running(JobKind::Profile);
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.tab, PlotTab::Curves, "ROI curves");
             ui.selectable_value(&mut self.tab, PlotTab::Profile, "Line profile");
@@ -51,25 +61,24 @@ impl Plots {
             }
             if self.tab != PlotTab::Curves && doc.line.is_some() {
                 if ui.button("Profile CSV…").clicked() {
-                    request = Some(PlotRequest::SaveProfileCsv);
+                    out.push(Command::SaveProfileCsv);
                 }
                 if ui.button("Kymograph PNG…").clicked() {
-                    request = Some(PlotRequest::SaveKymograph);
+                    out.push(Command::SaveKymograph);
                 }
             }
         });
-        let r = match self.tab {
+        let seek = match self.tab {
             PlotTab::Curves => curves_ui(ui, doc),
             PlotTab::Profile => {
                 profile_ui(ui, doc);
                 None
             }
-            PlotTab::Kymograph => {
-                self.kymograph_ui(ui, doc);
-                None
-            }
+            PlotTab::Kymograph => self.kymograph_ui(ui, doc),
         };
-        request.or(r)
+        if let Some(frame) = seek {
+            out.push(Command::Seek(frame));
+        }
     }
 
     /// The size of the kymograph as drawn (shrunk past the texture limit), once drawn.
@@ -77,10 +86,12 @@ impl Plots {
         self.kymo_texture.as_ref().map(|(_, t)| t.size())
     }
 
-    fn kymograph_ui(&mut self, ui: &mut egui::Ui, doc: &Document) {
+    /// The kymograph on position and frame axes (frame 0 at the top), with the current
+    /// frame marked; a click seeks to the frame clicked.
+    fn kymograph_ui(&mut self, ui: &mut egui::Ui, doc: &Document) -> Option<usize> {
         let Some(kymo) = doc.line.as_ref().and_then(|l| l.kymograph.as_ref()) else {
             ui.label("Draw a line (Line tool) to see its kymograph: one row per frame.");
-            return;
+            return None;
         };
         let key = kymo.as_ptr() as usize;
         if self.kymo_texture.as_ref().is_none_or(|(k, _)| *k != key) {
@@ -89,22 +100,41 @@ impl Plots {
             let rgba = mapping.rgba_from_f32(kymo.view());
             let image = egui::ColorImage::from_rgba_unmultiplied([positions, n], &rgba);
             // More frames than the texture limit: shown resampled, saved at full size.
-            let (image, _) = super::texture::fit(ui.ctx(), image);
+            let (image, _) = crate::gui::texture::fit(ui.ctx(), image);
             let texture = ui
                 .ctx()
                 .load_texture("kymograph", image, egui::TextureOptions::NEAREST);
             self.kymo_texture = Some((key, texture));
         }
-        if let Some((_, texture)) = &self.kymo_texture {
-            let avail = ui.available_size();
-            let size = texture.size_vec2();
-            let scale = (avail.x / size.x).min(avail.y / size.y).max(0.01);
-            ui.image((texture.id(), size * scale));
-        }
+        let (_, texture) = self.kymo_texture.as_ref()?;
+        let (n, positions, _) = kymo.dim();
+        let (n, positions) = (n as f64, positions as f64);
+        let mut seek = None;
+        // Frames grow downwards: the plot's y is −frame, labelled as the frame.
+        Plot::new("kymograph")
+            .x_axis_label("position (samples along the line)")
+            .y_axis_label("frame")
+            .y_axis_formatter(|mark, _| format!("{:.0}", -mark.value))
+            .allow_double_click_reset(true)
+            .show(ui, |plot| {
+                plot.image(PlotImage::new(
+                    "kymograph",
+                    texture.id(),
+                    PlotPoint::new(positions / 2.0, -n / 2.0),
+                    [positions as f32, n as f32],
+                ));
+                plot.hline(HLine::new("frame", -(doc.frame as f64) - 0.5).color(Color32::WHITE));
+                if plot.response().clicked() {
+                    seek = plot
+                        .pointer_coordinate()
+                        .map(|p| (-p.y).floor().clamp(0.0, n - 1.0) as usize);
+                }
+            });
+        seek
     }
 }
 
-fn curves_ui(ui: &mut egui::Ui, doc: &Document) -> Option<PlotRequest> {
+fn curves_ui(ui: &mut egui::Ui, doc: &Document) -> Option<usize> {
     let Some((_, curves)) = &doc.curves else {
         ui.label(
             "Draw a rectangle, ellipse, polygon or probe on the image to see its mean over time.",
@@ -134,7 +164,7 @@ fn curves_ui(ui: &mut egui::Ui, doc: &Document) -> Option<PlotRequest> {
                         curve.shape.kind(),
                         channel_label(c, channels)
                     );
-                    plot.line(Line::new(name, points).color(color));
+                    plot.line(Line::new(name, points).color(channel_color(color, c, channels)));
                 }
             }
             plot.vline(VLine::new("frame", frame).color(Color32::WHITE));
@@ -145,7 +175,7 @@ fn curves_ui(ui: &mut egui::Ui, doc: &Document) -> Option<PlotRequest> {
             }
         });
     drop(response);
-    seek.map(PlotRequest::Seek)
+    seek
 }
 
 fn profile_ui(ui: &mut egui::Ui, doc: &Document) {

@@ -7,147 +7,112 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-use super::document::Document;
-use super::forms::ExportForm;
-use super::task::{Poll, Task, frames_progress, outcome_ui, take_outcome, written_line};
-use crate::display::DisplayMapping;
-use crate::export::{ExportError, ExportReport, PRESETS, export};
-use crate::interp::{Choice, Yuv420, choose, even_size};
-use crate::source::{DisplaySource, FrameSource, RangeSource, StackSource};
+use super::View;
+use crate::export::PRESETS;
+use crate::gui::command::Command;
+use crate::gui::document::Document;
+use crate::gui::forms::ExportForm;
+use crate::gui::jobs::JobKind;
+use crate::gui::task::{frames_progress, outcome_ui};
+use crate::interp::{Choice, Yuv420, even_size};
+use crate::source::{DisplaySource, FrameSource, StackSource};
 
-pub struct ExportDialog {
+pub struct ExportPanel {
     pub open: bool,
     /// Source frame (within the export range) whose blend with the next one is previewed.
     preview_pair: usize,
     preview_t: f32,
     blender: Option<Choice>,
-    choosing: Option<Task<Choice>>,
+    /// The blender was asked for and is being opened.
+    choosing: bool,
     /// Converted pair `(index, device)` kept while scrubbing t.
     pair: Option<(usize, String, Arc<Yuv420>, Arc<Yuv420>)>,
     preview: Option<egui::TextureHandle>,
     preview_key: Option<(usize, u16, String)>,
-    pub task: Option<Task<Result<ExportReport, ExportError>>>,
     /// The last export's outcome, shown until the next one.
     pub outcome: Option<Result<String, String>>,
 }
 
-impl Default for ExportDialog {
+impl Default for ExportPanel {
     fn default() -> Self {
         Self {
             open: false,
             preview_pair: 0,
             preview_t: 0.5,
             blender: None,
-            choosing: None,
+            choosing: false,
             pair: None,
             preview: None,
             preview_key: None,
-            task: None,
             outcome: None,
         }
     }
 }
 
-/// The frames an export of `doc` reads: as displayed (levels, colormap, normalization, mask)
-/// or the raw bytes.
+/// The frames an export of `doc` reads: as displayed (levels, colormap, normalization, mask;
+/// the stack's own frames when the display changes nothing) or the raw bytes.
 pub fn export_source(doc: &Document, as_displayed: bool) -> Box<dyn FrameSource> {
-    let display = as_displayed
-        && (doc.transformed()
-            || doc.mapping != DisplayMapping::default()
-            || doc.stack.channels() == 1 && doc.mapping.colormap != Default::default());
-    if display {
-        Box::new(DisplaySource::new(
+    if as_displayed {
+        DisplaySource::new(
             doc.stack.clone(),
             doc.mask.clone(),
             doc.normalizer.clone(),
             doc.mapping,
-        ))
+        )
+        .into_frame_source()
     } else {
         Box::new(StackSource::new(doc.stack.clone()))
     }
 }
 
-impl ExportDialog {
-    /// Forgets what belonged to the previous stack (preview, pair) but keeps a running
-    /// export and the last outcome: opening another stack must not orphan an export, whose
-    /// worker reads its own handle on the old frames.
+impl ExportPanel {
+    /// Forgets what belonged to the previous stack (preview, pair) but keeps the last
+    /// outcome; a running export goes on, reading its own handle on the old frames.
     pub fn new_stack(&mut self) {
         *self = Self {
             open: self.open,
-            task: self.task.take(),
             outcome: self.outcome.take(),
+            blender: self.blender.take(),
             ..Self::default()
         };
     }
 
-    pub fn busy(&self) -> bool {
-        self.task.is_some()
-    }
-
-    /// Starts the export of `doc` with `form`; errors in the form are reported at once.
-    pub fn start(&mut self, ctx: &egui::Context, doc: &Document, form: &ExportForm) {
-        let settings = match form.settings() {
-            Ok(s) => s,
-            Err(e) => {
-                self.outcome = Some(Err(e));
-                return;
-            }
-        };
-        let range = match form.range(doc.len()) {
-            Ok(r) => r,
-            Err(e) => {
-                self.outcome = Some(Err(e));
-                return;
-            }
-        };
-        if form.output.trim().is_empty() {
-            self.outcome = Some(Err("choose an output file".into()));
-            return;
-        }
-        let path = PathBuf::from(form.output.trim());
-        let source = export_source(doc, form.as_displayed);
-        self.outcome = None;
-        self.task = Some(Task::spawn("exporting", ctx, move |job| {
-            let mut source = RangeSource::new(source, range);
-            export(&mut source, &path, &settings, job)
-        }));
-    }
-
-    /// Polls a running export; keeps the report line once it finished.
-    pub fn poll(&mut self) {
-        if let Some(outcome) = take_outcome(&mut self.task, |report| {
-            let line = written_line(
-                &report.path,
-                report.bytes,
-                report.frames,
-                (report.width, report.height),
-                report.fps,
-                report.elapsed_secs,
-            );
-            format!("{line}; {}", report.blender_reason)
-        }) {
-            self.outcome = Some(outcome);
-        }
+    /// The blender the preview asked for is open.
+    pub fn set_blender(&mut self, choice: Choice) {
+        self.blender = Some(choice);
+        self.choosing = false;
+        self.pair = None;
+        self.preview_key = None;
     }
 
     pub fn ui(
         &mut self,
         ctx: &egui::Context,
-        doc: &Document,
+        view: &View,
         form: &mut ExportForm,
-        last_dir: Option<&PathBuf>,
+        out: &mut Vec<Command>,
     ) {
-        self.poll();
+        let Some(doc) = view.doc.filter(|_| self.open) else {
+            return;
+        };
         let mut open = self.open;
         egui::Window::new("Export MP4")
             .open(&mut open)
             .default_width(460.0)
             .show(ctx, |ui| {
-                self.settings_ui(ui, doc, form, last_dir);
+                self.settings_ui(ui, doc, form, view.last_dir);
                 ui.separator();
-                self.preview_ui(ui, doc, form);
+                self.preview_ui(ui, doc, form, out);
                 ui.separator();
-                self.run_ui(ui, doc, form);
+                match view.jobs.task(JobKind::Export) {
+                    Some(task) => frames_progress(ui, task),
+                    None => {
+                        if ui.button("Export").clicked() {
+                            out.push(Command::StartExport(form.clone()));
+                        }
+                    }
+                }
+                outcome_ui(ui, self.outcome.as_ref());
             });
         self.open = open;
     }
@@ -171,7 +136,7 @@ impl ExportDialog {
                             .id_salt("export-output"),
                     );
                     if ui.button("…").clicked()
-                        && let Some(p) = super::load_dialog::dialog(last_dir)
+                        && let Some(p) = super::load::dialog(last_dir)
                             .add_filter("MP4 video", &["mp4"])
                             .save_file()
                     {
@@ -211,7 +176,7 @@ impl ExportDialog {
                 ui.end_row();
                 ui.label("Frames");
                 ui.horizontal(|ui| {
-                    super::task::range_fields(
+                    crate::gui::task::range_fields(
                         ui,
                         &mut form.start,
                         &mut form.end,
@@ -225,6 +190,7 @@ impl ExportDialog {
                         if ui.radio(form.device == d, d).clicked() && form.device != d {
                             form.device = d.into();
                             self.blender = None;
+                            self.choosing = false;
                             self.pair = None;
                             self.preview_key = None;
                         }
@@ -256,7 +222,13 @@ impl ExportDialog {
         }
     }
 
-    fn preview_ui(&mut self, ui: &mut egui::Ui, doc: &Document, form: &ExportForm) {
+    fn preview_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        doc: &Document,
+        form: &ExportForm,
+        out: &mut Vec<Command>,
+    ) {
         ui.label("Preview of the blend between two frames");
         let Ok(range) = form.range(doc.len()) else {
             return;
@@ -275,17 +247,9 @@ impl ExportDialog {
             ui.add(egui::Slider::new(&mut self.preview_t, 0.0..=1.0));
         });
         let weight = (f64::from(self.preview_t) * form.intensity * 256.0).round() as u16;
-        if self.blender.is_none() && self.choosing.is_none() {
-            let device = form.device();
-            self.choosing = Some(Task::spawn("opening the blender", ui.ctx(), move |_| {
-                choose(device)
-            }));
-        }
-        if let Some(task) = &mut self.choosing
-            && let Poll::Done(choice) = task.poll()
-        {
-            self.blender = Some(choice);
-            self.choosing = None;
+        if self.blender.is_none() && !self.choosing {
+            out.push(Command::OpenBlender(form.device()));
+            self.choosing = true;
         }
         let Some(choice) = &mut self.blender else {
             ui.horizontal(|ui| {
@@ -305,7 +269,7 @@ impl ExportDialog {
             match render_preview(doc, form, choice, self.preview_pair, weight, &mut self.pair) {
                 Ok((rgba, w, h)) => {
                     let image = egui::ColorImage::from_rgba_unmultiplied([w, h], &rgba);
-                    let (image, _) = super::texture::fit(ui.ctx(), image);
+                    let (image, _) = crate::gui::texture::fit(ui.ctx(), image);
                     let size = image.size;
                     match &mut self.preview {
                         Some(t) if t.size() == size => {
@@ -335,15 +299,6 @@ impl ExportDialog {
                 self.preview_pair + 1
             ));
         }
-    }
-
-    fn run_ui(&mut self, ui: &mut egui::Ui, doc: &Document, form: &ExportForm) {
-        if let Some(task) = &self.task {
-            frames_progress(ui, task);
-        } else if ui.button("Export").clicked() {
-            self.start(ui.ctx(), doc, form);
-        }
-        outcome_ui(ui, self.outcome.as_ref());
     }
 }
 
