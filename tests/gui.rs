@@ -3,6 +3,8 @@
 //! whatever adapter exists (lavapipe in CI). Every test goes through the app's own widgets
 //! and worker threads; only waiting for background work reads the app's state.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -10,7 +12,7 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use stackscope::LoadOptions;
-use stackscope::gui::App;
+use stackscope::gui::{AnalyzeForm, App, Command, ExportForm, NormalizeForm, Saved};
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample")
@@ -401,4 +403,267 @@ fn opening_another_stack_during_an_export_keeps_the_export_running_to_its_end() 
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(!names.iter().any(|n| n.contains(".partial")), "{names:?}");
+}
+
+/// Runs `stackscope ARGS` and fails the test with its stderr when it fails.
+fn cli(args: &[&str]) {
+    let out =
+        common::output(std::process::Command::new(env!("CARGO_BIN_EXE_stackscope")).args(args));
+    assert!(
+        out.status.success(),
+        "stackscope {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Pushes `command` as a panel would and runs the app until its work is done.
+fn apply(h: &mut Harness<'_, App>, command: Command) {
+    h.state_mut().push(command);
+    h.run_steps(1);
+    wait_until(h, "the window's work", |app| !app.busy());
+}
+
+/// A JSON value without the fields that record how long a run took.
+fn without_timings(mut v: serde_json::Value) -> serde_json::Value {
+    match &mut v {
+        serde_json::Value::Object(map) => {
+            map.remove("elapsed");
+            for x in map.values_mut() {
+                *x = without_timings(x.take());
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for x in items.iter_mut() {
+                *x = without_timings(x.take());
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
+#[test]
+fn the_window_and_the_cli_write_the_same_files_for_the_same_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let text = |p: &Path| p.display().to_string();
+    let sample = text(&sample());
+    let mut h = harness();
+    open_sample(&mut h);
+
+    // Export: 2 blends per gap, lossless-ish, on the CPU.
+    let form = ExportForm {
+        output: text(&path("window.mp4")),
+        steps: 2,
+        crf: 18,
+        preset: "ultrafast".into(),
+        device: "cpu".into(),
+        ..ExportForm::default()
+    };
+    apply(&mut h, Command::StartExport(form));
+    assert!(
+        h.state().export_outcome().is_some_and(Result::is_ok),
+        "{:?}",
+        h.state().export_outcome()
+    );
+    let cli_mp4 = text(&path("cli.mp4"));
+    cli(&["export", &sample, "-o", &cli_mp4, "--interp-steps", "2"]
+        .into_iter()
+        .chain([
+            "--crf",
+            "18",
+            "--preset",
+            "ultrafast",
+            "--blend-device",
+            "cpu",
+        ])
+        .collect::<Vec<_>>());
+    assert!(
+        std::fs::read(path("window.mp4")).unwrap() == std::fs::read(&cli_mp4).unwrap(),
+        "the exports differ"
+    );
+
+    // ROI curves as CSV.
+    apply(
+        &mut h,
+        Command::AddRoi(stackscope::ops::Shape::Rect {
+            x: 10.0,
+            y: 20.0,
+            width: 30.0,
+            height: 40.0,
+        }),
+    );
+    let write = |what, name: &str| Command::Write {
+        what,
+        path: path(name),
+        overwrite: false,
+    };
+    apply(&mut h, write(Saved::Curves, "window.csv"));
+    let cli_csv = text(&path("cli.csv"));
+    cli(&["roi", &sample, "--rect", "10,20,30,40", "-o", &cli_csv]);
+    assert_eq!(
+        std::fs::read_to_string(path("window.csv")).unwrap(),
+        std::fs::read_to_string(&cli_csv).unwrap()
+    );
+
+    // The standard deviation of background-subtracted frames, as an array.
+    apply(&mut h, Command::Normalize(NormalizeForm::default()));
+    apply(
+        &mut h,
+        Command::RunReduce {
+            op: stackscope::ops::ReduceOp::Std,
+            start: String::new(),
+            end: String::new(),
+        },
+    );
+    apply(&mut h, write(Saved::Layer, "window.npy"));
+    let cli_npy = text(&path("cli.npy"));
+    cli(&[
+        "reduce",
+        &sample,
+        "--op",
+        "std",
+        "--subtract",
+        "-o",
+        &cli_npy,
+    ]);
+    assert!(
+        std::fs::read(path("window.npy")).unwrap() == std::fs::read(&cli_npy).unwrap(),
+        "the reductions differ"
+    );
+
+    // Scene analysis as JSON (run times aside).
+    let form = AnalyzeForm {
+        chosen: vec!["scenes".into()],
+        ..AnalyzeForm::default()
+    };
+    apply(&mut h, Command::StartAnalysis(form));
+    apply(&mut h, write(Saved::Analysis { csv: false }, "window.json"));
+    let cli_json = text(&path("cli.json"));
+    cli(&["analyze", &sample, "-a", "scenes", "-o", &cli_json]);
+    let read = |p: &Path| -> serde_json::Value {
+        without_timings(serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+    };
+    assert_eq!(read(&path("window.json")), read(Path::new(&cli_json)));
+}
+
+/// Masks the status line (it holds the load time, which differs from run to run).
+fn mask_status(h: &mut Harness<'_, App>) {
+    if let Some(status) = h.query_by_label_contains("opened ") {
+        let rect = status.rect();
+        h.mask(egui::Rect::from_min_max(
+            rect.min,
+            egui::pos2(1200.0, rect.max.y),
+        ));
+    }
+}
+
+#[test]
+fn every_window_and_plot_has_a_snapshot() {
+    use stackscope::gui::Window;
+    let mut h = harness();
+    open_sample(&mut h);
+    let mut results = Vec::new();
+
+    // The kymograph of a line across both blobs, with its axes.
+    apply(
+        &mut h,
+        Command::SetLine(stackscope::ops::LineSpec {
+            points: vec![(10.0, 60.0), (150.0, 60.0)],
+            width: 1,
+        }),
+    );
+    h.get_by_label("Kymograph").click();
+    h.run_steps(3);
+    assert_eq!(h.state().kymograph_texture_size(), Some([141, 40]));
+    mask_status(&mut h);
+    results.push(h.try_snapshot_options("kymograph", &snapshot_options()));
+    h.get_by_label("Line profile").click();
+    h.run_steps(3);
+    mask_status(&mut h);
+    results.push(h.try_snapshot_options("line_profile", &snapshot_options()));
+
+    let window = |h: &mut Harness<'_, App>, w: Window, open: bool| {
+        h.state_mut().push(Command::Show(w, open));
+        h.run_steps(3);
+    };
+    window(&mut h, Window::Export, true);
+    let started = Instant::now();
+    while h.query_by_label_contains("of frame 1").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "no preview");
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(2);
+    h.get_by_label_contains("output frames");
+    mask_status(&mut h);
+    results.push(h.try_snapshot_options("export_dialog", &snapshot_options()));
+    window(&mut h, Window::Export, false);
+
+    window(&mut h, Window::Analyzers, true);
+    h.get_by_label("Run analyzers");
+    for (name, _) in stackscope::analyze::ANALYZERS {
+        h.get_by_label(*name);
+    }
+    mask_status(&mut h);
+    results.push(h.try_snapshot_options("analyzers_window", &snapshot_options()));
+    window(&mut h, Window::Analyzers, false);
+
+    window(&mut h, Window::LoadReport, true);
+    h.get_by_label_contains("40 frames");
+    mask_status(&mut h);
+    results.push(h.try_snapshot_options("load_report", &snapshot_options()));
+    window(&mut h, Window::LoadReport, false);
+
+    window(&mut h, Window::Shortcuts, true);
+    h.get_by_label("play / pause");
+    mask_status(&mut h);
+    results.push(h.try_snapshot_options("shortcuts", &snapshot_options()));
+    window(&mut h, Window::Shortcuts, false);
+
+    h.state_mut().open_dialog(sample().display().to_string());
+    let started = Instant::now();
+    while h.query_by_label_contains("loads 40 frames").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "no probe");
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(2);
+    mask_status(&mut h);
+    results.push(h.try_snapshot_options("load_dialog", &snapshot_options()));
+    let failed: Vec<String> = results
+        .into_iter()
+        .filter_map(|r| r.err().map(|e| e.to_string()))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
+fn interpolated_playback_shows_blends_between_frames() {
+    let mut h = harness();
+    open_sample(&mut h);
+    {
+        let p = &mut h.state_mut().settings_mut().playback;
+        p.steps = 7;
+        p.fps = 200.0;
+        p.looping = false;
+    }
+    h.get_by_label("Play").click();
+    h.run_steps(1);
+    assert!(h.state().playing());
+    let mut weights = std::collections::BTreeSet::new();
+    let started = Instant::now();
+    while h.state().playing() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "playback never ended"
+        );
+        h.step();
+        weights.insert(h.state().blend().unwrap());
+    }
+    // The weights of 7 steps are k·256/8 (k = 1…7) and the source frames themselves (0):
+    // every frame shown is one of them, and blends did show.
+    assert!(weights.iter().all(|w| w % 32 == 0), "{weights:?}");
+    assert!(weights.len() > 2, "{weights:?}");
+    assert_eq!(h.state().frame(), Some(39));
 }

@@ -123,10 +123,12 @@ impl App {
                 );
             }
 
-            Command::SaveCurves => self.save_curves(),
-            Command::SaveLayer => self.save_layer(),
-            Command::SaveProfileCsv => self.save_profile(),
-            Command::SaveKymograph => self.save_kymograph(),
+            Command::Save(what) => self.save_with_dialog(what),
+            Command::Write {
+                what,
+                path,
+                overwrite,
+            } => self.write(what, &path, overwrite),
 
             Command::StartExport(form) => self.start_export(ctx, &form),
             Command::OpenBlender(device) => {
@@ -161,7 +163,6 @@ impl App {
                 );
             }
             Command::StartAnalysis(form) => self.start_analysis(ctx, &form),
-            Command::SaveAnalysis { csv } => self.save_analysis(csv),
             Command::Cancel(kind) => self.jobs.cancel(kind),
         }
     }

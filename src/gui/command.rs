@@ -11,6 +11,7 @@ use crate::ops::{LineSpec, ReduceOp, Shape};
 use super::forms::{AudioForm, ExportForm, LoadForm, NormalizeForm};
 use super::jobs::JobKind;
 use super::panels::analyzers::AnalyzeForm;
+use super::saves::Saved;
 use super::viewer::Tool;
 
 /// The windows that open and close.
@@ -77,10 +78,13 @@ pub enum Command {
     MaskFromFile(PathBuf),
     ClearMask,
 
-    SaveCurves,
-    SaveLayer,
-    SaveProfileCsv,
-    SaveKymograph,
+    /// Ask where, then write.
+    Save(Saved),
+    Write {
+        what: Saved,
+        path: PathBuf,
+        overwrite: bool,
+    },
 
     StartExport(ExportForm),
     /// Open the blender the export preview (and an export) would use.
@@ -93,9 +97,5 @@ pub enum Command {
         settings: crate::audio::SpectrumSettings,
     },
     StartAnalysis(AnalyzeForm),
-    /// Save the analysis results (JSON, or CSV).
-    SaveAnalysis {
-        csv: bool,
-    },
     Cancel(JobKind),
 }

@@ -28,6 +28,9 @@ use std::path::PathBuf;
 
 pub use app::App;
 pub use command::{Command, Window};
+pub use forms::{AudioForm, ExportForm, LoadForm, NormalizeForm, PlaybackForm, Settings};
+pub use panels::analyzers::AnalyzeForm;
+pub use saves::Saved;
 pub use viewer::Tool;
 
 /// Which renderer draws the window, and why (shown in the status bar).

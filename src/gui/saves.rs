@@ -1,5 +1,7 @@
-//! Saving what the window computed (curves, layer, profile, kymograph, analysis results):
-//! a save dialog, then the core's writers, with the stack refused as the target.
+//! Saving what the window computed (curves, layer, profile, kymograph, analysis results).
+//! [`Command::Save`](super::Command::Save) asks where with a file dialog and then applies
+//! [`Command::Write`](super::Command::Write), which writes with the core's writers (the same
+//! the CLI uses), refusing the stack itself as the target. Tests and scripts write directly.
 
 use std::path::Path;
 
@@ -10,112 +12,127 @@ use crate::display::{DisplayMapping, save_image};
 use crate::ops::{profile_csv, stack_curves_csv};
 use crate::output;
 
-const IMAGE_FILTER: (&str, &[&str]) = ("image or array", &["png", "tif", "npy"]);
+/// What can be saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// The ROI curves as CSV.
+    Curves,
+    /// The reduction layer as PNG, TIFF or `.npy`.
+    Layer,
+    /// The line profile and its envelope as CSV.
+    Profile,
+    Kymograph,
+    /// The analysis results as JSON, or as CSV.
+    Analysis {
+        csv: bool,
+    },
+}
+
+impl Saved {
+    /// The save dialog's filter and suggested name.
+    fn dialog(self) -> (&'static str, &'static [&'static str], &'static str) {
+        const IMAGE: &[&str] = &["png", "tif", "npy"];
+        match self {
+            Self::Curves => ("CSV", &["csv"], "roi_curves.csv"),
+            Self::Layer => ("image or array", IMAGE, "reduced.png"),
+            Self::Profile => ("CSV", &["csv"], "profile.csv"),
+            Self::Kymograph => ("image or array", IMAGE, "kymograph.png"),
+            Self::Analysis { csv: true } => ("CSV", &["csv"], "analysis.csv"),
+            Self::Analysis { csv: false } => ("JSON", &["json"], "analysis.json"),
+        }
+    }
+}
 
 impl App {
-    /// Asks where to save, then writes with the stack refused as the target (the dialog has
-    /// asked about replacing any other file).
-    pub(super) fn save_with_dialog(
-        &mut self,
-        filter: (&str, &[&str]),
-        name: &str,
-        write: impl FnOnce(&Path, &[&Path]) -> Result<(), String>,
-    ) {
-        let Some(source) = self.doc.as_ref().map(|d| d.stack.meta().source.clone()) else {
-            return;
-        };
-        let Some(path) = dialog(self.settings.last_dir.as_ref())
-            .add_filter(filter.0, filter.1)
+    /// Asks where to save `what`; the answer becomes a write.
+    pub(super) fn save_with_dialog(&mut self, what: Saved) {
+        let (filter, extensions, name) = what.dialog();
+        if let Some(path) = dialog(self.settings.last_dir.as_ref())
+            .add_filter(filter, extensions)
             .set_file_name(name)
             .save_file()
-        else {
+        {
+            // The dialog has asked about replacing an existing file.
+            self.write(what, &path, true);
+        }
+    }
+
+    /// Writes `what` to `path`; the outcome goes to the status line (the Analyzers window
+    /// for analysis results).
+    pub fn write(&mut self, what: Saved, path: &Path, overwrite: bool) {
+        let outcome = self.write_file(what, path, overwrite);
+        if let Saved::Analysis { .. } = what {
+            let line = outcome.map(|()| format!("wrote {}", path.display()));
+            self.panels.set_outcome(JobKind::Analyze, line);
             return;
-        };
-        match write(&path, &[&source]) {
+        }
+        match outcome {
             Ok(()) => self.info(format!("saved {}", path.display())),
             Err(e) => self.error(e),
         }
     }
 
-    pub(super) fn save_curves(&mut self) {
-        let Some(doc) = &self.doc else { return };
-        let Some((_, curves)) = doc.curves.as_ref().filter(|_| doc.curves_current()) else {
-            return self.error("the curves are still being computed");
-        };
-        let csv = stack_curves_csv(&doc.stack, curves, false);
-        self.save_with_dialog(("CSV", &["csv"]), "roi_curves.csv", |path, inputs| {
-            output::write_bytes(path, inputs, true, csv.as_bytes())
+    fn write_file(&self, what: Saved, path: &Path, overwrite: bool) -> Result<(), String> {
+        if let Saved::Analysis { csv } = what {
+            let results = &self.analysis.results;
+            let written = if csv {
+                crate::analyze::write_results_csv(results, path, overwrite)
+            } else {
+                crate::analyze::write_results_json(results, path, overwrite)
+            };
+            return written.map_err(|e| e.to_string());
+        }
+        let doc = self.doc.as_ref().ok_or("no stack is open")?;
+        let source = doc.stack.meta().source.clone();
+        let inputs = [source.as_path()];
+        let csv = |text: String| {
+            output::write_bytes(path, &inputs, overwrite, text.as_bytes())
                 .map(drop)
                 .map_err(|e| e.to_string())
-        });
-    }
-
-    pub(super) fn save_layer(&mut self) {
-        let Some(layer) = self.doc.as_ref().and_then(|d| d.layer.as_ref()) else {
-            return;
         };
-        let (image, mapping) = (layer.image.clone(), layer.mapping);
-        self.save_with_dialog(IMAGE_FILTER, "reduced.png", |path, inputs| {
-            save_image(path, image.view(), Some(mapping), inputs, true)
+        match what {
+            Saved::Curves => {
+                let Some((_, curves)) = doc.curves.as_ref().filter(|_| doc.curves_current()) else {
+                    return Err("the curves are still being computed".into());
+                };
+                csv(stack_curves_csv(&doc.stack, curves, false))
+            }
+            Saved::Layer => {
+                let layer = doc.layer.as_ref().ok_or("there is no result layer yet")?;
+                save_image(
+                    path,
+                    layer.image.view(),
+                    Some(layer.mapping),
+                    &inputs,
+                    overwrite,
+                )
                 .map(drop)
                 .map_err(|e| e.to_string())
-        });
-    }
-
-    pub(super) fn save_profile(&mut self) {
-        let Some(doc) = &self.doc else { return };
-        let Some(line) = &doc.line else { return };
-        let Some(env) = &line.envelope else {
-            return self.error("the envelope is still being computed");
-        };
-        let samples = line.spec.samples();
-        let Some(current) = doc.current_profile(&line.spec, &samples) else {
-            return;
-        };
-        let csv = profile_csv(&samples, &current, env);
-        self.save_with_dialog(("CSV", &["csv"]), "profile.csv", |path, inputs| {
-            output::write_bytes(path, inputs, true, csv.as_bytes())
-                .map(drop)
-                .map_err(|e| e.to_string())
-        });
-    }
-
-    pub(super) fn save_kymograph(&mut self) {
-        let Some(kymo) = self
-            .doc
-            .as_ref()
-            .and_then(|d| d.line.as_ref())
-            .and_then(|l| l.kymograph.clone())
-        else {
-            return self.error("the kymograph is still being computed");
-        };
-        self.save_with_dialog(IMAGE_FILTER, "kymograph.png", |path, inputs| {
-            let mapping = DisplayMapping::automatic(kymo.view());
-            save_image(path, kymo.view(), Some(mapping), inputs, true)
-                .map(drop)
-                .map_err(|e| e.to_string())
-        });
-    }
-
-    pub(super) fn save_analysis(&mut self, csv: bool) {
-        let name = if csv { "analysis.csv" } else { "analysis.json" };
-        let Some(path) = dialog(self.settings.last_dir.as_ref())
-            .set_file_name(name)
-            .save_file()
-        else {
-            return;
-        };
-        // The dialog asked about replacing the file; the clips analysed are refused as the
-        // target by the writers.
-        let results = &self.analysis.results;
-        let written = if csv {
-            crate::analyze::write_results_csv(results, &path, true)
-        } else {
-            crate::analyze::write_results_json(results, &path, true)
-        };
-        let outcome = written
-            .map(|()| format!("wrote {}", path.display()))
-            .map_err(|e| e.to_string());
-        self.panels.set_outcome(JobKind::Analyze, outcome);
+            }
+            Saved::Profile => {
+                let line = doc.line.as_ref().ok_or("draw a line first")?;
+                let env = line
+                    .envelope
+                    .as_ref()
+                    .ok_or("the envelope is still being computed")?;
+                let samples = line.spec.samples();
+                let current = doc
+                    .current_profile(&line.spec, &samples)
+                    .ok_or("the frame is still being drawn")?;
+                csv(profile_csv(&samples, &current, env))
+            }
+            Saved::Kymograph => {
+                let kymo = doc
+                    .line
+                    .as_ref()
+                    .and_then(|l| l.kymograph.as_ref())
+                    .ok_or("the kymograph is still being computed")?;
+                let mapping = DisplayMapping::automatic(kymo.view());
+                save_image(path, kymo.view(), Some(mapping), &inputs, overwrite)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+            Saved::Analysis { .. } => unreachable!("written above"),
+        }
     }
 }

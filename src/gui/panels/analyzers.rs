@@ -19,6 +19,7 @@ use crate::analyze::{ANALYZERS, AnalysisResult, AnalyzerName, AnalyzerOptions, E
 use crate::gui::app::Analysis;
 use crate::gui::command::Command;
 use crate::gui::jobs::JobKind;
+use crate::gui::saves::Saved;
 use crate::gui::task::{outcome_ui, progress_row};
 use crate::stack::FrameStack;
 
@@ -275,10 +276,10 @@ impl AnalyzersPanel {
         let mut seek = None;
         ui.horizontal(|ui| {
             if ui.button("Export JSON…").clicked() {
-                out.push(Command::SaveAnalysis { csv: false });
+                out.push(Command::Save(Saved::Analysis { csv: false }));
             }
             if ui.button("Export CSV…").clicked() {
-                out.push(Command::SaveAnalysis { csv: true });
+                out.push(Command::Save(Saved::Analysis { csv: true }));
             }
         });
         let followed = &mut self.followed;

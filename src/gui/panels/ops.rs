@@ -10,6 +10,7 @@ use crate::display::{Colormap, DisplayMapping, Histogram};
 use crate::gui::command::Command;
 use crate::gui::document::Document;
 use crate::gui::forms::NormalizeForm;
+use crate::gui::saves::Saved;
 use crate::ops::{ReduceOp, Shape};
 
 /// Fiji's "Auto" saturation.
@@ -88,7 +89,7 @@ fn panel(
                     ui.radio_value(&mut show, false, "stack");
                     ui.radio_value(&mut show, true, layer.name.as_str());
                     if ui.button("Save…").clicked() {
-                        out.push(Command::SaveLayer);
+                        out.push(Command::Save(Saved::Layer));
                     }
                 });
                 if show != doc.show_layer {
@@ -160,7 +161,7 @@ fn panel(
                 });
             }
             if !doc.rois.is_empty() && ui.button("Save curves as CSV…").clicked() {
-                out.push(Command::SaveCurves);
+                out.push(Command::Save(Saved::Curves));
             }
         });
 }

@@ -10,6 +10,7 @@ use crate::display::DisplayMapping;
 use crate::gui::command::Command;
 use crate::gui::document::Document;
 use crate::gui::jobs::JobKind;
+use crate::gui::saves::Saved;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PlotTab {
@@ -61,10 +62,10 @@ impl Plots {
             }
             if self.tab != PlotTab::Curves && doc.line.is_some() {
                 if ui.button("Profile CSV…").clicked() {
-                    out.push(Command::SaveProfileCsv);
+                    out.push(Command::Save(Saved::Profile));
                 }
                 if ui.button("Kymograph PNG…").clicked() {
-                    out.push(Command::SaveKymograph);
+                    out.push(Command::Save(Saved::Kymograph));
                 }
             }
         });
@@ -215,10 +216,13 @@ fn profile_ui(ui: &mut egui::Ui, doc: &Document) {
                     .zip(current.column(c))
                     .map(|(&d, &v)| [d, f64::from(v)])
                     .collect();
-                plot.line(Line::new(
-                    format!("frame {}{}", doc.frame, channel_label(c, channels)),
-                    points,
-                ));
+                plot.line(
+                    Line::new(
+                        format!("frame {}{}", doc.frame, channel_label(c, channels)),
+                        points,
+                    )
+                    .color(channel_color(Color32::WHITE, c, channels)),
+                );
             }
         });
 }
