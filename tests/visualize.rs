@@ -16,6 +16,7 @@ use stackscope::audio::{
     VisualizeSettings, band_edges, band_of, visualize,
 };
 use stackscope::load::{LoadOptions, load};
+use stackscope::media::MediaError;
 use stackscope::sample::{sine, sine_sweep, write_wav};
 
 const RATE: u32 = 32_000;
@@ -164,20 +165,29 @@ fn bad_input_and_output_are_clear_errors_that_leave_nothing() {
     let empty = dir.path().join("empty.mp3");
     std::fs::write(&empty, b"").unwrap();
     let err = visualize(&empty, &out, &settings, &Job::new()).unwrap_err();
-    assert!(matches!(err, AudioError::EmptyFile { .. }), "{err}");
+    assert!(
+        matches!(err, AudioError::Media(MediaError::EmptyFile { .. })),
+        "{err}"
+    );
 
     let text = dir.path().join("notes.mp3");
     std::fs::write(&text, "this is not audio, only text ".repeat(50)).unwrap();
     let err = visualize(&text, &out, &settings, &Job::new()).unwrap_err();
     assert!(
-        matches!(err, AudioError::Open { .. } | AudioError::NoAudio { .. }),
+        matches!(
+            err,
+            AudioError::Media(MediaError::Open { .. } | MediaError::NoAudio { .. })
+        ),
         "{err}"
     );
 
     let image = dir.path().join("picture.png");
     image::RgbImage::new(8, 8).save(&image).unwrap();
     let err = visualize(&image, &out, &settings, &Job::new()).unwrap_err();
-    assert!(matches!(err, AudioError::NoAudio { .. }), "{err}");
+    assert!(
+        matches!(err, AudioError::Media(MediaError::NoAudio { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("no audio stream"), "{err}");
     assert!(!out.exists());
 

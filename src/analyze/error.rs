@@ -115,6 +115,12 @@ impl From<AudioError> for AnalyzeError {
     }
 }
 
+impl From<crate::media::MediaError> for AnalyzeError {
+    fn from(e: crate::media::MediaError) -> Self {
+        AudioError::from(e).into()
+    }
+}
+
 impl From<LoadError> for AnalyzeError {
     fn from(e: LoadError) -> Self {
         match e {

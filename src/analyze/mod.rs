@@ -36,8 +36,8 @@ pub use runtime::{Provider, Runtime, RuntimeSettings};
 pub use speech_rate::{SpeechRate, SpeechRateSettings};
 pub use vad::VadSettings;
 
-use crate::audio::AudioDecoder;
 use crate::job::Job;
+use crate::media::AudioDecoder;
 use crate::stack::FrameStack;
 
 /// What an analyzer reads from a clip.

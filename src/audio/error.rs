@@ -3,25 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::export::ExportError;
-
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
-    #[error("{}: the file is empty (0 bytes)", .path.display())]
-    EmptyFile { path: PathBuf },
-
-    #[error("{}: not a file FFmpeg can read ({reason})", .path.display())]
-    Open { path: PathBuf, reason: String },
-
-    #[error("{}: the file has no audio stream", .path.display())]
-    NoAudio { path: PathBuf },
-
-    #[error("{}: decoding the audio failed: {reason}", .path.display())]
-    Decode { path: PathBuf, reason: String },
-
-    #[error("{}: no audio samples could be decoded", .path.display())]
-    Silent { path: PathBuf },
-
     #[error("{}: background image: {reason}", .path.display())]
     Background { path: PathBuf, reason: String },
 
@@ -29,8 +12,20 @@ pub enum AudioError {
     Settings(String),
 
     #[error(transparent)]
-    Export(#[from] ExportError),
+    Media(crate::media::MediaError),
+
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
 
     #[error("cancelled; no partial output was kept")]
     Cancelled,
+}
+
+impl From<crate::media::MediaError> for AudioError {
+    fn from(e: crate::media::MediaError) -> Self {
+        match e {
+            crate::media::MediaError::Cancelled => Self::Cancelled,
+            other => Self::Media(other),
+        }
+    }
 }

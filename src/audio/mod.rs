@@ -6,13 +6,11 @@
 //! (small: bands × frames); a [`Renderer`] draws any frame from that alone, so frames render
 //! in parallel; [`render_video`] feeds them through a fixed buffer pool to the export encoder.
 
-pub(crate) mod decode;
 mod error;
 mod render;
 mod spectrum;
 mod video;
 
-pub use decode::{AudioDecoder, AudioInfo, MAX_ANALYSIS_RATE};
 pub use error::AudioError;
 pub use render::{
     Background, Canvas, Palette, Renderer, Style, VisualSettings, YuvFrame, parse_background,

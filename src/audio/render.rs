@@ -12,9 +12,7 @@ use crate::display::Colormap;
 use crate::interp::yuv::{chroma_from_rgb, luma_from_rgb};
 use crate::interp::{Region, Yuv420};
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Style {
     /// Vertical bars, low frequencies on the left.

@@ -13,9 +13,9 @@ use realfft::RealFftPlanner;
 use realfft::num_complex::Complex32;
 use serde::Serialize;
 
-use super::decode::{AudioDecoder, AudioInfo};
 use super::error::AudioError;
 use crate::job::Job;
+use crate::media::{AudioDecoder, AudioInfo};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpectrumSettings {

@@ -15,8 +15,8 @@ use serde::Serialize;
 use super::error::AudioError;
 use super::render::{Canvas, Renderer, Style, VisualSettings, YuvFrame};
 use super::spectrum::{Spectrum, SpectrumSettings, analyze};
-use crate::export::{EncoderSettings, ExportError, Mp4Writer, PRESETS};
 use crate::job::Job;
+use crate::media::{EncoderSettings, Mp4Writer, PRESETS};
 use crate::output::{self, Output};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -60,7 +60,10 @@ impl VisualizeSettings {
     /// Checks the encoder settings and the output (which may not be the audio file itself).
     fn check_encoder(&self, out: &Path, audio: &Path) -> Result<(), AudioError> {
         if self.crf > 51 {
-            return Err(ExportError::Crf(self.crf).into());
+            return Err(AudioError::Settings(format!(
+                "crf {} is out of range (0 = lossless … 51)",
+                self.crf
+            )));
         }
         if !PRESETS.contains(&self.preset.as_str()) {
             return Err(AudioError::Settings(format!(
@@ -69,7 +72,7 @@ impl VisualizeSettings {
                 PRESETS.join(", ")
             )));
         }
-        output::check(out, &[audio], self.overwrite).map_err(ExportError::from)?;
+        output::check(out, &[audio], self.overwrite)?;
         Ok(())
     }
 }
@@ -136,10 +139,10 @@ pub fn render_video(
         audio: Some(audio.to_path_buf()),
     };
     // Written beside the target and renamed on success: the old file survives any failure.
-    let output = Output::begin(out, &[audio], settings.overwrite).map_err(ExportError::from)?;
+    let output = Output::begin(out, &[audio], settings.overwrite)?;
     let writer = Mp4Writer::create(&output, &encoder_settings)?;
     run(spectrum, renderer, writer, job)?;
-    let bytes = output.commit().map_err(ExportError::from)?;
+    let bytes = output.commit()?;
     let frames = spectrum.frames as u64;
     Ok(VisualizeReport {
         path: out.to_path_buf(),

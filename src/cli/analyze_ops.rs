@@ -28,7 +28,7 @@ pub fn load_stack(
 pub struct ReduceArgs {
     pub path: PathBuf,
     /// The reduction.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = super::named::<ReduceOp>())]
     pub op: ReduceOp,
     /// Output: .png (display mapping), .tif/.tiff or .npy (f32 values).
     #[arg(short, long)]

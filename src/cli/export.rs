@@ -53,7 +53,7 @@ pub struct ExportArgs {
     pub force: bool,
 
     /// Where blending runs: auto picks a real GPU and the CPU otherwise.
-    #[arg(long, value_enum, default_value_t = BlendDevice::Auto)]
+    #[arg(long, value_parser = super::named::<BlendDevice>(), default_value_t = BlendDevice::Auto)]
     pub blend_device: BlendDevice,
 
     #[command(flatten)]

@@ -39,7 +39,7 @@ pub struct LoadArgs {
     pub max_ram: Option<u64>,
 
     /// How wider types (16-bit TIFF, float .npy, …) become bytes.
-    #[arg(long, value_enum, default_value_t = Scaling::MinMax)]
+    #[arg(long, value_parser = super::named::<Scaling>(), default_value_t = Scaling::MinMax)]
     pub scaling: Scaling,
 }
 

@@ -8,7 +8,7 @@ use stackscope::display::{Colormap, DisplayMapping};
 pub struct MappingArgs {
     /// Colormap for PNG output of single-channel results (default: gray, or diverging for
     /// signed data).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = super::named::<Colormap>())]
     pub colormap: Option<Colormap>,
     /// Value shown black in PNG output (default: the data's minimum).
     #[arg(long)]

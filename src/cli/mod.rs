@@ -54,6 +54,24 @@ pub enum Command {
     Models(models::ModelsArgs),
 }
 
+/// Parses one of a [`Named`](stackscope::names::Named) enum's values (with `-` or `_`);
+/// `--help` lists them.
+pub fn named<T>() -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: stackscope::names::Named + Clone + Send + Sync,
+{
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(T::VALUES.iter().map(|v| {
+        let name = v.name();
+        // The kebab spelling clap used to print stays accepted.
+        match name.contains('_') {
+            true => PossibleValue::new(name).alias(name.replace('_', "-")),
+            false => PossibleValue::new(name),
+        }
+    }))
+    .try_map(|s| T::from_name(&s).ok_or_else(|| format!("'{s}' is not one of {}", T::choices())))
+}
+
 /// Runs the parsed command line; errors are printed here, once, as one line with its cause.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {

@@ -23,7 +23,12 @@ pub struct NormalizeArgs {
     pub dff: bool,
 
     /// How the reference aggregates its frames.
-    #[arg(long, value_enum, default_value_t = ReduceOp::Mean, help_heading = "Normalize")]
+    #[arg(
+        long,
+        value_parser = super::named::<ReduceOp>(),
+        default_value_t = ReduceOp::Mean,
+        help_heading = "Normalize"
+    )]
     pub ref_op: ReduceOp,
 
     /// Frames the reference aggregates (of the loaded frames), START:END.

@@ -24,7 +24,7 @@ pub struct VisualizeArgs {
     #[arg(short, long)]
     pub output: PathBuf,
 
-    #[arg(long, value_enum, default_value_t = Style::Bars)]
+    #[arg(long, value_parser = super::named::<Style>(), default_value_t = Style::Bars)]
     pub style: Style,
 
     /// Frame size, WIDTHxHEIGHT (even numbers).
@@ -64,7 +64,7 @@ pub struct VisualizeArgs {
 
     /// Colours across the bands; the spectrogram's across levels (default: plasma;
     /// spectrogram: magma).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = super::named::<Colormap>())]
     pub colormap: Option<Colormap>,
 
     /// A colour (#rrggbb or a name) or an image file, scaled to cover the frame.

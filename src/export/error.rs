@@ -11,9 +11,6 @@ pub enum ExportError {
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
 
-    #[error("{}: cannot write here: {reason}", .path.display())]
-    Unwritable { path: PathBuf, reason: String },
-
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
 
@@ -35,9 +32,18 @@ pub enum ExportError {
     #[error("{}: the encoder failed: {reason}", .path.display())]
     Encode { path: PathBuf, reason: String },
 
-    #[error("{}: audio: {reason}", .path.display())]
-    Audio { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Media(crate::media::MediaError),
 
     #[error("export cancelled; the partial file was removed")]
     Cancelled,
+}
+
+impl From<crate::media::MediaError> for ExportError {
+    fn from(e: crate::media::MediaError) -> Self {
+        match e {
+            crate::media::MediaError::Cancelled => Self::Cancelled,
+            other => Self::Media(other),
+        }
+    }
 }

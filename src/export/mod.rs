@@ -6,11 +6,9 @@
 //! the target and renamed on success ([`crate::output::Output`]): a failed or cancelled
 //! export leaves no partial file and any old file untouched.
 
-mod audio_track;
-mod encoder;
 mod error;
 mod pipeline;
 
-pub use encoder::{EncoderSettings, Mp4Writer, PRESETS, fps_rational};
+pub use crate::media::PRESETS;
 pub use error::ExportError;
 pub use pipeline::{ExportReport, ExportSettings, export};

@@ -13,13 +13,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::encoder::{EncoderSettings, Mp4Writer, PRESETS};
 use super::error::ExportError;
 use crate::interp::choice::cpu_fallback;
 use crate::interp::{
     BlendDevice, BlendError, BlendSchedule, Blender, Converter, Yuv420, choose, even_size,
 };
 use crate::job::Job;
+use crate::media::{EncoderSettings, Mp4Writer, PRESETS};
 use crate::output::Output;
 use crate::source::FrameSource;
 
@@ -140,8 +140,8 @@ pub fn export(
     };
     let choice = choose(settings.blend_device);
     let reason = choice.reason.clone();
-    let (blender, notes) = Mp4Writer::create(&output, &encoder_settings)
-        .and_then(|writer| run(source, writer, choice, &schedule, (width, height), job))?;
+    let writer = Mp4Writer::create(&output, &encoder_settings)?;
+    let (blender, notes) = run(source, writer, choice, &schedule, (width, height), job)?;
     let bytes = output.commit()?;
     let frames = schedule.len() as u64;
     Ok(ExportReport {
@@ -310,14 +310,16 @@ fn encode_loop(
                     // On a device error the frame is blended again by the CPU, so nothing is
                     // written twice: the writer only sends after the fill succeeded.
                     let mut failed = None;
-                    writer.write_with(|planes| match blender.blend_into(weight, planes) {
-                        Err(BlendError::Device(reason)) => {
-                            let mut cpu = cpu_fallback(pair.clone())?;
-                            cpu.blend_into(weight, planes)?;
-                            failed = Some((reason, cpu));
-                            Ok(())
+                    writer.write_with(|planes| -> Result<(), ExportError> {
+                        match blender.blend_into(weight, planes) {
+                            Err(BlendError::Device(reason)) => {
+                                let mut cpu = cpu_fallback(pair.clone())?;
+                                cpu.blend_into(weight, planes)?;
+                                failed = Some((reason, cpu));
+                                Ok(())
+                            }
+                            other => Ok(other?),
                         }
-                        other => Ok(other?),
                     })?;
                     if let Some((reason, cpu)) = failed {
                         notes.push(format!(

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::gpu::{GpuBlender, GpuContext};
 use super::{BlendError, Blender, CpuBlender, Yuv420};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BlendDevice {
     #[default]

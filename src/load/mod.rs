@@ -44,7 +44,7 @@ pub use probe::{Estimate, Probe, estimate, probe, reference_image};
 pub use report::{GuardDecision, LoadReport, Skipped, human_bytes};
 pub use shape::{FrameGeometry, GeometryError, luma};
 pub use stream::FolderStream;
-pub use video::{VideoProbe, VideoReader, init_ffmpeg, probe_video};
+pub use video::{VideoProbe, VideoReader, probe_video};
 
 use crate::job::Job;
 use crate::stack::{FrameStack, SourceKind};

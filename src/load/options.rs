@@ -128,7 +128,7 @@ impl FromStr for Resize {
 }
 
 /// How values of a wider type (u16, f32, …) become bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scaling {
     /// The stack's global minimum becomes 0 and its maximum 255 (Fiji's default for 16-bit).

@@ -19,17 +19,6 @@ use super::shape::{FrameGeometry, Shaper};
 use crate::job::Job;
 use crate::stack::{FrameStack, SourceKind, StackMeta};
 
-/// Initializes FFmpeg once and keeps its own logging to errors that matter: decode problems
-/// are collected into the load report instead of being printed.
-pub fn init_ffmpeg() -> Result<(), ffmpeg::Error> {
-    static INIT: std::sync::OnceLock<Result<(), ffmpeg::Error>> = std::sync::OnceLock::new();
-    *INIT.get_or_init(|| {
-        ffmpeg::init()?;
-        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
-        Ok(())
-    })
-}
-
 fn rational(r: ffmpeg::Rational) -> Option<f64> {
     (r.numerator() > 0 && r.denominator() > 0)
         .then(|| f64::from(r.numerator()) / f64::from(r.denominator()))
@@ -58,7 +47,7 @@ fn open(path: &Path) -> Result<Decoding, LoadError> {
         path: path.to_path_buf(),
         message,
     };
-    init_ffmpeg().map_err(|e| err(format!("FFmpeg failed to initialize: {e}")))?;
+    crate::media::init().map_err(|e| err(format!("FFmpeg failed to initialize: {e}")))?;
     let input = ffmpeg::format::input(path)
         .map_err(|e| err(format!("not a video FFmpeg can read ({e})")))?;
     let stream = input

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::job::{Cancelled, Job};
 use crate::stack::row_bytes;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReduceOp {
     Mean,

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use clap::ValueEnum;
 use eframe::egui::{self, Color32, Sense, Stroke, pos2, vec2};
 
 use crate::display::{Colormap, DisplayMapping, Histogram};
@@ -11,6 +10,7 @@ use crate::gui::command::Command;
 use crate::gui::document::Document;
 use crate::gui::forms::NormalizeForm;
 use crate::gui::saves::Saved;
+use crate::names::Named;
 use crate::ops::{ReduceOp, Shape};
 
 /// Fiji's "Auto" saturation.
@@ -65,7 +65,7 @@ fn panel(
                 egui::ComboBox::new("reduce-op", "of")
                     .selected_text(state.reduce_op.name())
                     .show_ui(ui, |ui| {
-                        for &op in ReduceOp::value_variants() {
+                        for &op in ReduceOp::VALUES {
                             ui.selectable_value(&mut state.reduce_op, op, op.name());
                         }
                     });
@@ -301,7 +301,7 @@ fn normalize_ui(ui: &mut egui::Ui, f: &mut NormalizeForm, active: bool, out: &mu
                 egui::ComboBox::new("norm-op", "of")
                     .selected_text(f.op.name())
                     .show_ui(ui, |ui| {
-                        for &op in ReduceOp::value_variants() {
+                        for &op in ReduceOp::VALUES {
                             ui.selectable_value(&mut f.op, op, op.name());
                         }
                     });

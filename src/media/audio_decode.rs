@@ -11,7 +11,7 @@ use ffmpeg::util::frame::audio::Audio as AudioFrame;
 use ffmpeg::{ChannelLayout, Packet};
 use ffmpeg_next as ffmpeg;
 
-use super::error::AudioError;
+use super::error::MediaError;
 use crate::job::Job;
 
 const MONO: Sample = Sample::F32(SampleType::Packed);
@@ -25,7 +25,7 @@ pub const MAX_SOURCE_RATE: u32 = 768_000;
 pub const MAX_CHANNELS: u16 = 64;
 
 /// Refuses header facts no real audio stream has, before anything is sized from them.
-pub(crate) fn check_stream(rate: u32, channels: u16) -> Result<(), String> {
+pub fn check_stream(rate: u32, channels: u16) -> Result<(), String> {
     if rate > MAX_SOURCE_RATE {
         return Err(format!(
             "the header's sample rate of {rate} Hz is not plausible (at most {MAX_SOURCE_RATE} Hz): \
@@ -71,27 +71,27 @@ pub(crate) fn layout_of(frame: &AudioFrame) -> ChannelLayout {
 }
 
 impl AudioDecoder {
-    pub fn open(path: &Path) -> Result<Self, AudioError> {
-        let open_err = |reason: String| AudioError::Open {
+    pub fn open(path: &Path) -> Result<Self, MediaError> {
+        let open_err = |reason: String| MediaError::Open {
             path: path.to_path_buf(),
             reason,
         };
         match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => return Err(open_err("it is a folder".into())),
             Ok(m) if m.len() == 0 => {
-                return Err(AudioError::EmptyFile {
+                return Err(MediaError::EmptyFile {
                     path: path.to_path_buf(),
                 });
             }
             Ok(_) => {}
             Err(e) => return Err(open_err(e.to_string())),
         }
-        crate::load::init_ffmpeg().map_err(|e| open_err(e.to_string()))?;
+        super::init().map_err(|e| open_err(e.to_string()))?;
         let input = ffmpeg::format::input(path).map_err(|e| open_err(e.to_string()))?;
         let stream = input
             .streams()
             .best(ffmpeg::media::Type::Audio)
-            .ok_or_else(|| AudioError::NoAudio {
+            .ok_or_else(|| MediaError::NoAudio {
                 path: path.to_path_buf(),
             })?;
         let index = stream.index();
@@ -142,20 +142,20 @@ impl AudioDecoder {
     /// Decodes the whole stream, calling `sink` with each run of mono samples in order.
     /// Returns the number of samples delivered. Corrupt packets are skipped (a few
     /// milliseconds lost), not fatal.
-    pub fn run(mut self, job: &Job, mut sink: impl FnMut(&[f32])) -> Result<u64, AudioError> {
+    pub fn run(mut self, job: &Job, mut sink: impl FnMut(&[f32])) -> Result<u64, MediaError> {
         let rate = self.info.rate;
         let mut resampler: Option<resampling::Context> = None;
         let mut decoded = AudioFrame::empty();
         let mut total = 0u64;
         let path = self.path.clone();
-        let decode_err = |what: &str, e: ffmpeg::Error| AudioError::Decode {
+        let decode_err = |what: &str, e: ffmpeg::Error| MediaError::Decode {
             path: path.clone(),
             reason: format!("{what}: {e}"),
         };
         let mut deliver = |decoded: &mut AudioFrame,
                            resampler: &mut Option<resampling::Context>,
                            total: &mut u64|
-         -> Result<(), AudioError> {
+         -> Result<(), MediaError> {
             let layout = layout_of(decoded);
             decoded.set_channel_layout(layout);
             if resampler.is_none() {
@@ -191,7 +191,7 @@ impl AudioDecoder {
                 Ok(()) if packet.stream() == self.stream => {
                     packets = packets.wrapping_add(1);
                     if packets.is_multiple_of(64) && job.is_cancelled() {
-                        return Err(AudioError::Cancelled);
+                        return Err(MediaError::Cancelled);
                     }
                     if self.decoder.send_packet(&packet).is_ok() {
                         while self.decoder.receive_frame(&mut decoded).is_ok() {
@@ -216,7 +216,7 @@ impl AudioDecoder {
             }
         }
         if total == 0 {
-            return Err(AudioError::Silent { path: self.path });
+            return Err(MediaError::Silent { path: self.path });
         }
         Ok(total)
     }

@@ -12,7 +12,7 @@ use ffmpeg::{Dictionary, Packet, Rational};
 use ffmpeg_next as ffmpeg;
 
 use super::audio_track::AudioTrack;
-use super::error::ExportError;
+use super::error::MediaError;
 use crate::interp::{PlanesMut, Yuv420};
 use crate::output::Output;
 
@@ -75,8 +75,8 @@ pub struct Mp4Writer {
     audio: Option<AudioTrack>,
 }
 
-fn encode_err(path: &Path, what: &str, e: impl std::fmt::Display) -> ExportError {
-    ExportError::Encode {
+fn encode_err(path: &Path, what: &str, e: impl std::fmt::Display) -> MediaError {
+    MediaError::Encode {
         path: path.to_path_buf(),
         reason: format!("{what}: {e}"),
     }
@@ -84,11 +84,11 @@ fn encode_err(path: &Path, what: &str, e: impl std::fmt::Display) -> ExportError
 
 impl Mp4Writer {
     /// Opens `out`'s temporary file and writes the header; errors name the target.
-    pub fn create(out: &Output, settings: &EncoderSettings) -> Result<Self, ExportError> {
+    pub fn create(out: &Output, settings: &EncoderSettings) -> Result<Self, MediaError> {
         let path = out.target();
-        crate::load::init_ffmpeg().map_err(|e| encode_err(path, "FFmpeg", e))?;
+        super::init().map_err(|e| encode_err(path, "FFmpeg", e))?;
         let mut output = ffmpeg::format::output_as(out.temp_path(), "mp4").map_err(|e| {
-            ExportError::Unwritable {
+            MediaError::Unwritable {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
             }
@@ -137,7 +137,7 @@ impl Mp4Writer {
             Some(audio_path) => Some(AudioTrack::open(audio_path, &mut output)?),
             None => None,
         };
-        output.write_header().map_err(|e| ExportError::Unwritable {
+        output.write_header().map_err(|e| MediaError::Unwritable {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
@@ -170,19 +170,15 @@ impl Mp4Writer {
     }
 
     /// Encodes one frame that `fill` writes straight into the encoder's picture buffer.
-    pub fn write_with(
+    pub fn write_with<E: From<MediaError>>(
         &mut self,
-        fill: impl FnOnce(&mut PlanesMut) -> Result<(), ExportError>,
-    ) -> Result<(), ExportError> {
+        fill: impl FnOnce(&mut PlanesMut) -> Result<(), E>,
+    ) -> Result<(), E> {
         // SAFETY: the frame was allocated by FFmpeg; making it writable copies its buffers if
         // the encoder still holds a reference, so writing below never changes a queued frame.
         let ret = unsafe { ffmpeg::ffi::av_frame_make_writable(self.frame.as_mut_ptr()) };
         if ret < 0 {
-            return Err(encode_err(
-                &self.path,
-                "frame buffer",
-                ffmpeg::Error::from(ret),
-            ));
+            return Err(encode_err(&self.path, "frame buffer", ffmpeg::Error::from(ret)).into());
         }
         let (width, height) = (self.frame.width() as usize, self.frame.height() as usize);
         // SAFETY: a YUV420P frame from av_frame_get_buffer has three separate planes, each
@@ -222,14 +218,14 @@ impl Mp4Writer {
     }
 
     /// Encodes one frame (same size as the settings).
-    pub fn write(&mut self, picture: &Yuv420) -> Result<(), ExportError> {
+    pub fn write(&mut self, picture: &Yuv420) -> Result<(), MediaError> {
         self.write_with(|planes| {
             picture.copy_into(planes);
             Ok(())
         })
     }
 
-    fn drain(&mut self) -> Result<(), ExportError> {
+    fn drain(&mut self) -> Result<(), MediaError> {
         while self.encoder.receive_packet(&mut self.packet).is_ok() {
             self.packet.set_stream(0);
             self.packet.set_duration(1);
@@ -243,7 +239,7 @@ impl Mp4Writer {
     }
 
     /// Flushes the encoder, finishes the audio at the video's length and writes the trailer.
-    pub fn finish(mut self) -> Result<(), ExportError> {
+    pub fn finish(mut self) -> Result<(), MediaError> {
         self.encoder
             .send_eof()
             .map_err(|e| encode_err(&self.path, "flushing", e))?;

@@ -12,8 +12,8 @@ use ffmpeg::util::frame::audio::Audio as AudioFrame;
 use ffmpeg::{ChannelLayout, Dictionary, Packet, Rational};
 use ffmpeg_next as ffmpeg;
 
-use super::error::ExportError;
-use crate::audio::decode::layout_of;
+use super::audio_decode::layout_of;
+use super::error::MediaError;
 
 const OUT_FORMAT: Sample = Sample::F32(SampleType::Planar);
 /// AAC bits per second per channel (ffmpeg's own default is close to this).
@@ -44,8 +44,8 @@ impl AudioTrack {
     pub fn open(
         path: &Path,
         output: &mut ffmpeg::format::context::Output,
-    ) -> Result<Self, ExportError> {
-        let err = |reason: String| ExportError::Audio {
+    ) -> Result<Self, MediaError> {
+        let err = |reason: String| MediaError::Audio {
             path: path.to_path_buf(),
             reason,
         };
@@ -63,7 +63,7 @@ impl AudioTrack {
         let decoder = decoder
             .audio()
             .map_err(|e| err(format!("no decoder for this audio codec ({e})")))?;
-        crate::audio::decode::check_stream(decoder.rate(), decoder.channels()).map_err(err)?;
+        super::audio_decode::check_stream(decoder.rate(), decoder.channels()).map_err(err)?;
         // AAC covers 8–96 kHz; keep the source rate when it fits, so nothing is resampled
         // but the layout.
         let rate = match decoder.rate() {
@@ -93,7 +93,7 @@ impl AudioTrack {
             .flags()
             .contains(ffmpeg::format::Flags::GLOBAL_HEADER)
         {
-            super::encoder::add_global_header(&mut encoder);
+            super::mp4::add_global_header(&mut encoder);
         }
         let encoder = encoder
             .open_with(Dictionary::new())
@@ -123,8 +123,8 @@ impl AudioTrack {
         })
     }
 
-    fn err(&self, what: &str, e: impl std::fmt::Display) -> ExportError {
-        ExportError::Audio {
+    fn err(&self, what: &str, e: impl std::fmt::Display) -> MediaError {
+        MediaError::Audio {
             path: self.path.clone(),
             reason: format!("{what}: {e}"),
         }
@@ -139,7 +139,7 @@ impl AudioTrack {
         &mut self,
         output: &mut ffmpeg::format::context::Output,
         seconds: f64,
-    ) -> Result<(), ExportError> {
+    ) -> Result<(), MediaError> {
         let target = self.samples_at(seconds);
         while self.written + self.frame_size as i64 <= target {
             while self.pending[0].len() < self.frame_size && !self.input_done {
@@ -161,7 +161,7 @@ impl AudioTrack {
         &mut self,
         output: &mut ffmpeg::format::context::Output,
         seconds: f64,
-    ) -> Result<(), ExportError> {
+    ) -> Result<(), MediaError> {
         self.write_until(output, seconds)?;
         let rest = (self.samples_at(seconds) - self.written).max(0) as usize;
         if rest > 0 {
@@ -182,7 +182,7 @@ impl AudioTrack {
     }
 
     /// Reads packets until some samples were decoded or the input ends.
-    fn decode_more(&mut self) -> Result<(), ExportError> {
+    fn decode_more(&mut self) -> Result<(), MediaError> {
         let mut packet = Packet::empty();
         loop {
             match packet.read(&mut self.input) {
@@ -208,7 +208,7 @@ impl AudioTrack {
         }
     }
 
-    fn receive_decoded(&mut self) -> Result<(), ExportError> {
+    fn receive_decoded(&mut self) -> Result<(), MediaError> {
         while self.decoder.receive_frame(&mut self.decoded).is_ok() {
             // Some decoders (PCM mono) leave the layout unset; swresample then sees an
             // "input change" against the layout it was configured with.
@@ -233,7 +233,7 @@ impl AudioTrack {
             if let Some(resampler) = &mut self.resampler {
                 resampler
                     .run(&self.decoded, &mut out)
-                    .map_err(|e| ExportError::Audio {
+                    .map_err(|e| MediaError::Audio {
                         path: self.path.clone(),
                         reason: format!("resampling: {e}"),
                     })?;
@@ -243,12 +243,12 @@ impl AudioTrack {
         Ok(())
     }
 
-    fn flush_resampler(&mut self) -> Result<(), ExportError> {
+    fn flush_resampler(&mut self) -> Result<(), MediaError> {
         let Some(resampler) = &mut self.resampler else {
             return Ok(());
         };
         let mut out = AudioFrame::new(OUT_FORMAT, 4096, self.layout);
-        resampler.flush(&mut out).map_err(|e| ExportError::Audio {
+        resampler.flush(&mut out).map_err(|e| MediaError::Audio {
             path: self.path.clone(),
             reason: format!("resampling: {e}"),
         })?;
@@ -270,7 +270,7 @@ impl AudioTrack {
         &mut self,
         output: &mut ffmpeg::format::context::Output,
         samples: usize,
-    ) -> Result<(), ExportError> {
+    ) -> Result<(), MediaError> {
         let mut frame = AudioFrame::new(OUT_FORMAT, samples, self.layout);
         frame.set_rate(self.rate);
         for (channel, pending) in self.pending.iter_mut().enumerate() {
@@ -285,7 +285,7 @@ impl AudioTrack {
         self.drain(output)
     }
 
-    fn drain(&mut self, output: &mut ffmpeg::format::context::Output) -> Result<(), ExportError> {
+    fn drain(&mut self, output: &mut ffmpeg::format::context::Output) -> Result<(), MediaError> {
         let time_base = Rational::new(1, self.rate as i32);
         let stream_time_base = output
             .stream(self.output_stream)
@@ -296,7 +296,7 @@ impl AudioTrack {
             self.packet.rescale_ts(time_base, stream_time_base);
             self.packet
                 .write_interleaved(output)
-                .map_err(|e| ExportError::Audio {
+                .map_err(|e| MediaError::Audio {
                     path: self.path.clone(),
                     reason: format!("writing audio: {e}"),
                 })?;
