@@ -159,31 +159,50 @@ mod tests {
     }
 
     #[test]
-    fn strided_output_gets_the_same_blend() {
-        let mut a = Yuv420::new(6, 4);
-        a.data_mut()
-            .iter_mut()
-            .enumerate()
-            .for_each(|(i, v)| *v = (i * 7) as u8);
-        let b = Yuv420::new(6, 4);
+    fn strided_output_gets_the_formula_on_every_row_of_every_plane() {
+        // Both frames vary along x and y, differently, so a row taken from the wrong place
+        // in either shows.
+        let textured = |seed: usize| {
+            let mut f = Yuv420::new(6, 4);
+            f.data_mut()
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = ((i * seed + i * i) % 251) as u8);
+            f
+        };
+        let (a, b) = (textured(7), textured(13));
         let mut blender = CpuBlender::new();
         blender
             .set_pair(Arc::new(a.clone()), Arc::new(b.clone()))
             .unwrap();
-        let mut packed = Yuv420::new(6, 4);
-        blender.blend_into(99, &mut packed.as_planes_mut()).unwrap();
-        // The same blend into planes with padded rows (stride 8 / 5).
+        // Planes with padded rows (stride 8 for Y, 5 for U and V), as an encoder's frame has.
+        let strides = [8, 5, 5];
         let (mut y, mut u, mut v) = (vec![0u8; 8 * 4], vec![0u8; 5 * 2], vec![0u8; 5 * 2]);
         let mut strided = PlanesMut {
             width: 6,
             height: 4,
             planes: [&mut y, &mut u, &mut v],
-            strides: [8, 5, 5],
+            strides,
         };
-        blender.blend_into(99, &mut strided).unwrap();
-        let (py, pu, _) = packed.planes();
-        assert_eq!(&y[8..14], &py[6..12]);
-        assert_eq!(&u[5..8], &pu[3..6]);
+        let weight = 99u16;
+        blender.blend_into(weight, &mut strided).unwrap();
+        let (pa, pb) = (a.planes(), b.planes());
+        let sources = [(pa.0, pb.0, 6, 4), (pa.1, pb.1, 3, 2), (pa.2, pb.2, 3, 2)];
+        for (p, (out, (sa, sb, w, h))) in [&y, &u, &v].into_iter().zip(sources).enumerate() {
+            for row in 0..h {
+                for x in 0..w {
+                    let (ia, ib) = (u32::from(sa[row * w + x]), u32::from(sb[row * w + x]));
+                    // The README's formula: (a·(256−w) + b·w + 128) >> 8.
+                    let expected =
+                        (ia * (256 - u32::from(weight)) + ib * u32::from(weight) + 128) >> 8;
+                    assert_eq!(
+                        u32::from(out[row * strides[p] + x]),
+                        expected,
+                        "plane {p} row {row} x {x}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
