@@ -66,6 +66,7 @@ pub struct StackMeta {
     pub channels: ChannelOrder,
     /// Frames per second of the source video; `None` for image sources.
     pub fps: Option<f64>,
+    #[serde(rename = "duration_s")]
     pub duration_secs: Option<f64>,
     /// Element type of the source when it was not `u8` (numpy spelling: `uint16`, `float32`, …).
     pub original_dtype: Option<String>,

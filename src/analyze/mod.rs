@@ -300,12 +300,25 @@ pub(crate) fn detect_speech(
 
 /// Joins a scoped thread, turning its panic into an error rather than propagating it.
 pub(crate) fn join_loader<T>(
-    handle: std::thread::ScopedJoinHandle<'_, Result<T, AnalyzeError>>,
+    handle: std::io::Result<std::thread::ScopedJoinHandle<'_, Result<T, AnalyzeError>>>,
     what: &str,
 ) -> Result<T, AnalyzeError> {
     handle
+        .map_err(|e| AnalyzeError::Runtime(format!("could not start a thread for {what}: {e}")))?
         .join()
         .unwrap_or_else(|_| Err(AnalyzeError::Runtime(format!("{what} failed"))))
+}
+
+/// Runs `load` on a named thread of `scope` (names show in debuggers and profilers); join it
+/// with [`join_loader`].
+pub(crate) fn spawn_loader<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    name: &str,
+    load: impl FnOnce() -> Result<T, AnalyzeError> + Send + 'scope,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, Result<T, AnalyzeError>>> {
+    std::thread::Builder::new()
+        .name(format!("stackscope: {name}"))
+        .spawn_scoped(scope, load)
 }
 
 impl Analyzer for VoiceActivity {
@@ -325,7 +338,7 @@ impl Analyzer for VoiceActivity {
         let started = std::time::Instant::now();
         job.set_message("decoding audio");
         let (audio, opened) = std::thread::scope(|scope| {
-            let opening = scope.spawn(|| open_vad(&self.env));
+            let opening = spawn_loader(scope, "VAD model", || open_vad(&self.env));
             let audio = load_speech_audio(&source.path, job);
             (audio, join_loader(opening, "loading the VAD model"))
         });

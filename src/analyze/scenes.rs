@@ -25,6 +25,7 @@ pub struct ScenesSettings {
     pub threshold: f64,
     /// Shortest scene in seconds; a cut closer than this to the previous one is ignored
     /// (flashes, fades).
+    #[serde(rename = "min_scene_s", alias = "min_scene")]
     pub min_scene: f64,
 }
 

@@ -13,7 +13,7 @@ use super::vad::{self, Segment, VadSettings};
 use super::whisper::{Transcriber, Word};
 use super::{
     AnalysisResult, AnalyzeError, Analyzer, Environment, Event, Inputs, ModelUsed, Series, Source,
-    detect_speech, join_loader, load_speech_audio, open_vad, round3,
+    detect_speech, join_loader, load_speech_audio, open_vad, round3, spawn_loader,
 };
 use crate::job::Job;
 
@@ -221,11 +221,13 @@ impl Analyzer for SpeechRate {
         // whisper.cpp loads its model (a few hundred ms) and ONNX Runtime the VAD while the
         // audio decodes; the VAD then runs on this thread.
         let (transcriber, found) = std::thread::scope(|scope| {
-            let loading = scope.spawn(|| Transcriber::open(&model, threads));
+            let loading = spawn_loader(scope, "whisper model", || {
+                Transcriber::open(&model, threads)
+            });
             let opening = self
                 .settings
                 .use_vad
-                .then(|| scope.spawn(|| open_vad(&self.env)));
+                .then(|| spawn_loader(scope, "VAD model", || open_vad(&self.env)));
             let found = (|| {
                 job.set_message("decoding audio");
                 let audio = load_speech_audio(&source.path, job);

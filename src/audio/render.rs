@@ -86,6 +86,7 @@ pub struct VisualSettings {
     pub palette: Palette,
     pub background: Background,
     /// Seconds of history across the spectrogram's width.
+    #[serde(rename = "history_s")]
     pub history_secs: f64,
 }
 

@@ -85,10 +85,14 @@ pub struct VisualizeReport {
     pub width: usize,
     pub height: usize,
     pub fps: f64,
+    #[serde(rename = "video_s")]
     pub video_secs: f64,
+    #[serde(rename = "audio_s")]
     pub audio_secs: f64,
     pub bytes: u64,
+    #[serde(rename = "analysis_s")]
     pub analysis_secs: f64,
+    #[serde(rename = "elapsed_s")]
     pub elapsed_secs: f64,
 }
 

@@ -287,21 +287,8 @@ const RENAMED: &[(&str, &str)] = &[
     ("--threshold", "--vad-threshold"),
 ];
 
-/// A note per old spelling on the command line.
-fn deprecation_notes(args: impl Iterator<Item = String>) -> Vec<String> {
-    let args: Vec<String> = args.collect();
-    RENAMED
-        .iter()
-        .filter(|(old, _)| {
-            args.iter()
-                .any(|a| a == old || a.starts_with(&format!("{old}=")))
-        })
-        .map(|(old, new)| format!("note: {old} is now {new}"))
-        .collect()
-}
-
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
-    for note in deprecation_notes(std::env::args().skip(1)) {
+    for note in super::renamed_flags(RENAMED, std::env::args().skip(1)) {
         eprintln!("{note}");
     }
     let names: Vec<AnalyzerName> = args.analyzer.iter().map(|&a| a.into()).collect();
@@ -377,9 +364,13 @@ mod tests {
                 .collect::<Vec<_>>()
                 .into_iter()
         };
-        let notes = deprecation_notes(args(&["analyze", "c.mp4", "--fps", "1", "--size=640"]));
+        let notes = super::super::renamed_flags(
+            RENAMED,
+            args(&["analyze", "c.mp4", "--fps", "1", "--size=640"]),
+        );
         assert_eq!(notes.len(), 2);
         assert!(notes[0].contains("--sample-fps") && notes[1].contains("--input-size"));
-        assert!(deprecation_notes(args(&["analyze", "c.mp4", "--sample-fps", "1"])).is_empty());
+        let new = args(&["analyze", "c.mp4", "--sample-fps", "1"]);
+        assert!(super::super::renamed_flags(RENAMED, new).is_empty());
     }
 }

@@ -72,6 +72,19 @@ where
     .try_map(|s| T::from_name(&s).ok_or_else(|| format!("'{s}' is not one of {}", T::choices())))
 }
 
+/// A note for each old flag spelling (`renamed`: old, what to use instead) found in `args`.
+pub fn renamed_flags(renamed: &[(&str, &str)], args: impl Iterator<Item = String>) -> Vec<String> {
+    let args: Vec<String> = args.collect();
+    renamed
+        .iter()
+        .filter(|(old, _)| {
+            args.iter()
+                .any(|a| a == old || a.starts_with(&format!("{old}=")))
+        })
+        .map(|(old, new)| format!("note: {old} is now {new}"))
+        .collect()
+}
+
 /// Runs the parsed command line; errors are printed here, once, as one line with its cause.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {

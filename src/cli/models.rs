@@ -49,6 +49,10 @@ pub fn store(dir: &Option<PathBuf>) -> ModelStore {
 }
 
 pub fn run(args: &ModelsArgs) -> anyhow::Result<()> {
+    let renamed = [("--dir", "--models-dir")];
+    for note in super::renamed_flags(&renamed, std::env::args().skip(1)) {
+        eprintln!("{note}");
+    }
     let store = store(&args.models_dir);
     match &args.command {
         ModelsCommand::Install { names, all } => install(&store, names, *all),

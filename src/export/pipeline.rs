@@ -65,8 +65,10 @@ pub struct ExportReport {
     pub width: usize,
     pub height: usize,
     pub fps: f64,
+    #[serde(rename = "duration_s")]
     pub duration_secs: f64,
     pub bytes: u64,
+    #[serde(rename = "elapsed_s")]
     pub elapsed_secs: f64,
     /// Which blender ran.
     pub blender: String,

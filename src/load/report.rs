@@ -41,6 +41,7 @@ pub struct LoadReport {
     pub bytes: u64,
     /// True when the pixels stay in the file (memory-mapped) instead of RAM.
     pub mapped: bool,
+    #[serde(rename = "elapsed_s")]
     pub elapsed_secs: f64,
     /// Anything else the user should know (conversions, ignored files, decode errors).
     pub notes: Vec<String>,
