@@ -5,6 +5,7 @@
 //! strided window into the file (frame range, step, crop) without copying a byte.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Arc;
 
 use memmap2::Mmap;
@@ -345,6 +346,81 @@ impl FrameStack {
             Storage::Owned(a) => a,
             Storage::Mapped(m) => m.view().to_owned(),
         }
+    }
+}
+
+/// The frame rate assumed for sources without one (image folders, `.npy`, TIFF): one frame
+/// per second, so times are frame numbers.
+pub const FALLBACK_FPS: f64 = 1.0;
+
+/// Size and channel count of a frame, `c` ∈ {1, 3} for output, {1, 3, 4} for input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameGeometry {
+    pub width: usize,
+    pub height: usize,
+    pub channels: usize,
+}
+
+impl FrameGeometry {
+    pub fn bytes(&self) -> usize {
+        self.width * self.height * self.channels
+    }
+}
+
+/// A rectangle in source pixel coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rect {
+    pub x: usize,
+    pub y: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl FromStr for Rect {
+    type Err = String;
+
+    /// `X,Y,W,H`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<usize> = s
+            .split(',')
+            .map(|t| t.trim().parse::<usize>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("crop '{s}' must be four whole numbers X,Y,W,H"))?;
+        match parts[..] {
+            [x, y, width, height] if width > 0 && height > 0 => Ok(Self {
+                x,
+                y,
+                width,
+                height,
+            }),
+            [_, _, _, _] => Err(format!("crop '{s}' has a zero width or height")),
+            _ => Err(format!("crop '{s}' must be four whole numbers X,Y,W,H")),
+        }
+    }
+}
+
+impl StackMeta {
+    /// The time of loaded frame `index`: its source frame over the source's rate (or
+    /// [`FALLBACK_FPS`]); what analyzers record and the timeline shows.
+    pub fn time_of(&self, index: usize) -> f64 {
+        self.frame_time_secs(index)
+            .unwrap_or_else(|| self.source_frames.get(index).unwrap_or(index) as f64 / FALLBACK_FPS)
+    }
+
+    /// The loaded frame of a `len`-frame stack that shows time `t`: the last one at or before
+    /// it.
+    pub fn frame_at(&self, len: usize, t: f64) -> usize {
+        // Times grow with the index, so a binary search finds the frame.
+        let (mut lo, mut hi) = (0, len);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.time_of(mid) <= t + 1e-9 {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo.saturating_sub(1)
     }
 }
 

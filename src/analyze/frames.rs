@@ -117,9 +117,7 @@ pub struct ClipFrames {
     pub height: usize,
 }
 
-/// Frame rate assumed for sources that have none (image folders, `.npy`): one frame a second,
-/// so that times read as frame numbers.
-pub const FALLBACK_FPS: f64 = 1.0;
+pub use crate::stack::FALLBACK_FPS;
 
 /// Walks the sampled frames of `source` in order. A loaded stack is read in place; a video
 /// file is decoded as a stream; other files (folders, `.npy`, TIFF) are loaded first.
@@ -212,7 +210,7 @@ fn walk_stack(
         };
         let go_on = on_frame(SampledFrame {
             index: source_index(i),
-            time: stack_time(meta, i),
+            time: meta.time_of(i),
             rgb: view,
         })?;
         job.advance(1);
@@ -231,28 +229,6 @@ fn walk_stack(
         width: stack.width(),
         height: stack.height(),
     })
-}
-
-/// The time analyzers give loaded frame `index` of a stack: its source frame over the
-/// source's rate (or [`FALLBACK_FPS`]).
-pub fn stack_time(meta: &crate::stack::StackMeta, index: usize) -> f64 {
-    meta.frame_time_secs(index)
-        .unwrap_or_else(|| meta.source_frames.get(index).unwrap_or(index) as f64 / FALLBACK_FPS)
-}
-
-/// The loaded frame of a `len`-frame stack that shows time `t`: the last one at or before it.
-pub fn stack_frame_at(meta: &crate::stack::StackMeta, len: usize, t: f64) -> usize {
-    // Times grow with the index, so a binary search finds the frame.
-    let (mut lo, mut hi) = (0, len);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if stack_time(meta, mid) <= t + 1e-9 {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo.saturating_sub(1)
 }
 
 /// A region of the frame in fractions of its size (0–1), e.g. the subtitle band

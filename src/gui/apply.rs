@@ -13,7 +13,6 @@ use super::forms::colormap_named;
 use super::jobs::{Done, Finished, JobError, JobKind};
 use super::panels::load::LoadDialog;
 use super::task::written_line;
-use crate::analyze::frames::{stack_frame_at, stack_time};
 use crate::load::{Loaded, load};
 use crate::ops::{Shape, mask_from_image, mask_from_shape};
 
@@ -46,7 +45,7 @@ impl App {
             Command::Seek(frame) => self.seek(frame),
             Command::SeekTime(t) => {
                 if let Some(doc) = &self.doc {
-                    let frame = stack_frame_at(doc.stack.meta(), doc.len(), t);
+                    let frame = doc.stack.meta().frame_at(doc.len(), t);
                     self.seek(frame);
                 }
             }
@@ -334,9 +333,7 @@ impl App {
 
     /// The time of the frame shown (seconds; frame numbers without a frame rate).
     pub(super) fn doc_time(&self) -> Option<f64> {
-        self.doc
-            .as_ref()
-            .map(|d| stack_time(d.stack.meta(), d.frame))
+        self.doc.as_ref().map(|d| d.stack.meta().time_of(d.frame))
     }
 }
 

@@ -61,37 +61,7 @@ impl FrameRange {
     }
 }
 
-/// A rectangle in source pixel coordinates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Rect {
-    pub x: usize,
-    pub y: usize,
-    pub width: usize,
-    pub height: usize,
-}
-
-impl FromStr for Rect {
-    type Err = String;
-
-    /// `X,Y,W,H`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let parts: Vec<usize> = s
-            .split(',')
-            .map(|t| t.trim().parse::<usize>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| format!("crop '{s}' must be four whole numbers X,Y,W,H"))?;
-        match parts[..] {
-            [x, y, width, height] if width > 0 && height > 0 => Ok(Self {
-                x,
-                y,
-                width,
-                height,
-            }),
-            [_, _, _, _] => Err(format!("crop '{s}' has a zero width or height")),
-            _ => Err(format!("crop '{s}' must be four whole numbers X,Y,W,H")),
-        }
-    }
-}
+pub use crate::stack::Rect;
 
 /// How to resize frames (after cropping).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -8,19 +8,7 @@ use ndarray::{ArrayView3, ArrayViewMut3, s};
 
 use super::options::{LoadOptions, Rect, Resize};
 
-/// Size and channel count of a frame, `c` ∈ {1, 3} for output, {1, 3, 4} for input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameGeometry {
-    pub width: usize,
-    pub height: usize,
-    pub channels: usize,
-}
-
-impl FrameGeometry {
-    pub fn bytes(&self) -> usize {
-        self.width * self.height * self.channels
-    }
-}
+pub use crate::stack::FrameGeometry;
 
 /// Why a frame geometry cannot be produced from the options.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

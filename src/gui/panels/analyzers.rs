@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::View;
 use super::load::dialog;
-use crate::analyze::frames::{Region, Sampling, stack_time};
+use crate::analyze::frames::{Region, Sampling};
 use crate::analyze::{ANALYZERS, AnalysisResult, AnalyzerName, AnalyzerOptions, Event, Source};
 use crate::gui::app::Analysis;
 use crate::gui::command::Command;
@@ -152,9 +152,7 @@ impl AnalyzersPanel {
         if !self.open {
             return;
         }
-        let now = view
-            .doc
-            .map_or(0.0, |d| stack_time(d.stack.meta(), d.frame));
+        let now = view.doc.map_or(0.0, |d| d.stack.meta().time_of(d.frame));
         let mut open = self.open;
         egui::Window::new("Analyzers")
             .open(&mut open)

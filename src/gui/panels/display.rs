@@ -4,7 +4,6 @@
 use eframe::egui::{self, Color32};
 
 use super::View;
-use crate::analyze::frames::stack_time;
 use crate::gui::command::Command;
 use crate::gui::document::Document;
 use crate::gui::viewer::Viewer;
@@ -26,7 +25,7 @@ pub fn ui(
         super::tracks::paint_on_frame(
             &ui.painter_at(rect),
             view.results,
-            stack_time(doc.stack.meta(), doc.frame),
+            doc.stack.meta().time_of(doc.frame),
             image,
             doc.size(),
         );

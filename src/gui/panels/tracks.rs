@@ -4,7 +4,6 @@
 use eframe::egui::{self, Color32, Rect, Stroke, pos2};
 
 use super::View;
-use crate::analyze::frames::stack_time;
 use crate::analyze::vision::BoxXywh;
 use crate::analyze::{AnalysisResult, Event};
 use crate::gui::command::Command;
@@ -18,7 +17,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, view: &View, doc: &Document, out: &mut Vec
     let meta = doc.stack.meta();
     let last = doc.len().saturating_sub(1);
     let step = if last > 0 {
-        (stack_time(meta, last) - stack_time(meta, 0)) / last as f64
+        (meta.time_of(last) - meta.time_of(0)) / last as f64
     } else {
         1.0
     };
@@ -26,13 +25,13 @@ pub fn timeline_ui(ui: &mut egui::Ui, view: &View, doc: &Document, out: &mut Vec
         .results
         .iter()
         .map(|r| r.duration)
-        .fold(stack_time(meta, last) + step, f64::max);
+        .fold(meta.time_of(last) + step, f64::max);
     ui.separator();
     let seek = egui::ScrollArea::vertical()
         .id_salt("analysis-tracks")
         .max_height(110.0)
         .show(ui, |ui| {
-            tracks_ui(ui, view.results, stack_time(meta, doc.frame), duration)
+            tracks_ui(ui, view.results, meta.time_of(doc.frame), duration)
         })
         .inner;
     if let Some(t) = seek {
