@@ -16,6 +16,21 @@ use super::task::written_line;
 use crate::load::{Loaded, load};
 use crate::ops::{Shape, mask_from_image, mask_from_shape};
 
+/// The line a finished video export shows, from an export's or a visualization's report
+/// (the two have the same fields).
+macro_rules! written {
+    ($r:expr) => {
+        written_line(
+            &$r.path,
+            $r.bytes,
+            $r.frames,
+            ($r.width, $r.height),
+            $r.fps,
+            $r.elapsed_secs,
+        )
+    };
+}
+
 impl App {
     /// Applies one command. Commands that change the document go through its methods, which
     /// keep what depends on what consistent.
@@ -222,27 +237,13 @@ impl App {
                 }
             }
             Done::Exported(report) => {
-                let line = written_line(
-                    &report.path,
-                    report.bytes,
-                    report.frames,
-                    (report.width, report.height),
-                    report.fps,
-                    report.elapsed_secs,
-                );
+                let line = written!(report);
                 let line = format!("{line}; {}", report.blender_reason);
                 self.panels.set_outcome(JobKind::Export, Ok(line));
             }
             Done::AudioExported(report) => {
-                let line = written_line(
-                    &report.path,
-                    report.bytes,
-                    report.frames,
-                    (report.width, report.height),
-                    report.fps,
-                    report.elapsed_secs,
-                );
-                self.panels.set_outcome(JobKind::AudioExport, Ok(line));
+                self.panels
+                    .set_outcome(JobKind::AudioExport, Ok(written!(report)));
             }
             Done::Spectrum(key, spectrum) => self.panels.audio.set_spectrum(key, spectrum),
             Done::Analysis(results) => {
