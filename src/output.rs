@@ -33,7 +33,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 /// Why an output cannot be written. Messages say what to do; the command line adds the flag.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("{}: already exists; pass --force to overwrite it", .path.display())]
+    #[error("{}: already exists; allow overwriting to replace it", .path.display())]
     Exists { path: PathBuf },
 
     #[error("{}: is a directory; give a file name", .path.display())]

@@ -133,7 +133,7 @@ fn every_writer_needs_force_to_replace_a_file() {
         let (code, _, stderr) = run(line);
         assert_eq!(code, 1, "{line}: {stderr}");
         assert!(
-            stderr.contains("already exists; pass --force to overwrite it"),
+            stderr.contains("already exists") && stderr.contains("pass --force"),
             "{line}: {stderr}"
         );
     }

@@ -85,6 +85,32 @@ pub fn renamed_flags(renamed: &[(&str, &str)], args: impl Iterator<Item = String
         .collect()
 }
 
+/// What the library's messages ask for, and the flag that does it here. The library says
+/// what to do in words (the window has its own controls for the same things).
+const FLAG_HINTS: &[(&str, &str)] = &[
+    (
+        "allow overwriting",
+        "pass --force to overwrite the existing file",
+    ),
+    (
+        "resizing every frame to the first one's size",
+        "pass --resize-to-first to load frames of other sizes resized",
+    ),
+    (
+        "raise the RAM limit, or resize, crop or convert to gray",
+        "--max-ram raises the limit; --resize, --crop and --grayscale shrink the frames",
+    ),
+];
+
+/// The command-line hints for an error message.
+fn flag_hints(message: &str) -> Vec<&'static str> {
+    FLAG_HINTS
+        .iter()
+        .filter(|(phrase, _)| message.contains(phrase))
+        .map(|(_, hint)| *hint)
+        .collect()
+}
+
 /// Runs the parsed command line; errors are printed here, once, as one line with its cause.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
@@ -114,12 +140,50 @@ pub fn run(cli: Cli) -> ExitCode {
                 e.downcast_ref::<stackscope::analyze::AnalyzeError>(),
                 Some(stackscope::analyze::AnalyzeError::Cancelled)
             );
-            eprintln!("error: {e:#}");
+            let message = format!("{e:#}");
+            eprintln!("error: {message}");
+            for hint in flag_hints(&message) {
+                eprintln!("hint: {hint}");
+            }
             if cancelled {
                 ExitCode::from(130)
             } else {
                 ExitCode::FAILURE
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn library_messages_get_their_flags_on_the_command_line() {
+        let exists = stackscope::output::OutputError::Exists {
+            path: PathBuf::from("out.mp4"),
+        };
+        assert_eq!(flag_hints(&exists.to_string()).len(), 1);
+        assert!(flag_hints(&exists.to_string())[0].contains("--force"));
+        let sizes = stackscope::LoadError::MixedSizes {
+            path: PathBuf::from("b.png"),
+            width: 4,
+            height: 4,
+            found_width: 5,
+            found_height: 4,
+        };
+        assert!(flag_hints(&sizes.to_string())[0].contains("--resize-to-first"));
+        let big = stackscope::LoadError::FrameOverLimit {
+            path: PathBuf::from("a.npy"),
+            frame_bytes: 10,
+            limit_bytes: 5,
+        };
+        assert!(flag_hints(&big.to_string())[0].contains("--max-ram"));
+        // The library's own words name no flag.
+        for e in [exists.to_string(), sizes.to_string(), big.to_string()] {
+            assert!(!e.contains("--"), "{e}");
         }
     }
 }

@@ -39,7 +39,7 @@ pub enum LoadError {
 
     #[error(
         "{} is {found_width}×{found_height} but the first frame is {width}×{height}; \
-         pass --resize-to-first to resize every frame to the first one's size",
+         resizing every frame to the first one's size loads them together",
         .path.display()
     )]
     MixedSizes {
@@ -70,7 +70,7 @@ pub enum LoadError {
 
     #[error(
         "{}: a single frame takes {frame_bytes} bytes, more than the RAM limit of {limit_bytes} \
-         bytes; raise --max-ram or use --resize/--crop/--grayscale",
+         bytes; raise the RAM limit, or resize, crop or convert to gray",
         .path.display()
     )]
     FrameOverLimit {

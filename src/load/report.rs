@@ -70,7 +70,7 @@ impl LoadReport {
         self.guard.map(|g| {
             format!(
                 "memory guard: the selection needs {} but the RAM limit is {}; \
-                 loaded one frame in {} (step {} in all). Raise --max-ram to load more.",
+                 loaded one frame in {} (step {} in all). Raise the RAM limit (--max-ram, or the load dialog's RAM limit) to load more.",
                 human_bytes(g.wanted_bytes),
                 human_bytes(g.limit_bytes),
                 g.extra_step,

@@ -67,7 +67,7 @@ impl FolderStream {
             .apply_fitting(view, self.options.resize_to_first, self.frame.view_mut())
             .map_err(|e| match e {
                 FitError::OddSize { width, height } => frame_err(format!(
-                    "{} is {width}×{height} but the first frame is {}×{}; pass --resize-to-first",
+                    "{} is {width}×{height} but the first frame is {}×{}; resizing every frame to the first one's size loads them together",
                     self.files[index].display(),
                     source.width,
                     source.height
