@@ -311,6 +311,13 @@ fn the_analyzers_panel_runs_scenes_on_the_sample_and_tracks_appear_on_the_timeli
     h.get_by_label_contains("s  scene: scene 1").click();
     h.run_steps(2);
     h.get_by_label("frame 0 / 40");
+    // The track under the timeline, with the window (which shows run times) closed.
+    h.state_mut()
+        .push(Command::Show(stackscope::gui::Window::Analyzers, false));
+    h.run_steps(3);
+    h.get_by_label("scenes: scene");
+    mask_status(&mut h);
+    h.snapshot_options("analysis_tracks", &snapshot_options());
 }
 
 /// Opens `path` as File → Open would after its dialog.

@@ -565,4 +565,42 @@ mod tests {
         // Column 0 of the crop is column 1 of the stack: 10·i + 1.
         assert_eq!(doc(&app).stack.frame(4).unwrap()[[0, 0, 0]], 41);
     }
+
+    #[test]
+    fn a_mask_image_becomes_the_mask() {
+        let (mut app, ctx) = app();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mask.png");
+        // Keep the right half of the 6 × 4 frame.
+        let mask =
+            image::GrayImage::from_fn(6, 4, |x, _| image::Luma([if x >= 3 { 255 } else { 0 }]));
+        mask.save(&path).unwrap();
+        app.apply(&ctx, Command::MaskFromFile(path));
+        settle(&mut app, &ctx);
+        let got = doc(&app).mask.clone().expect("the mask was read");
+        assert_eq!(got, Array2::from_shape_fn((4, 6), |(_, x)| x >= 3));
+    }
+
+    #[test]
+    fn open_loads_a_new_document_and_drops_the_old_results() {
+        let (mut app, ctx) = app();
+        app.apply(&ctx, Command::AddRoi(Shape::Probe { x: 0, y: 0 }));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stack.npy");
+        let frames = ndarray::Array3::<u8>::from_shape_fn((3, 2, 5), |(i, y, x)| (i + y + x) as u8);
+        ndarray_npy::write_npy(&path, &frames).unwrap();
+        app.apply(
+            &ctx,
+            Command::Open {
+                path: path.clone(),
+                options: crate::load::LoadOptions::default(),
+                form: None,
+            },
+        );
+        settle(&mut app, &ctx);
+        assert_eq!(doc(&app).stack.shape(), [3, 2, 5, 1]);
+        assert!(doc(&app).rois.is_empty());
+        assert_eq!(app.doc_id, 2);
+        assert_eq!(app.settings.recent.first(), Some(&path));
+    }
 }
