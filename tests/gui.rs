@@ -678,4 +678,9 @@ fn interpolated_playback_shows_blends_between_frames() {
     assert!(weights.iter().all(|w| w % 32 == 0), "{weights:?}");
     assert!(weights.len() > 2, "{weights:?}");
     assert_eq!(h.state().frame(), Some(39));
+    // The in-between frames came from the export's blender (the CPU one on this machine
+    // unless it has a GPU), opened for playback.
+    wait_until(&mut h, "the playback blender", |app| {
+        app.blend_device().is_some()
+    });
 }

@@ -44,6 +44,8 @@ pub struct App {
     pub(super) gpu_error: Arc<Mutex<Option<String>>>,
     /// The renderer drawing the window, and why (for the status bar).
     pub(super) renderer: String,
+    /// The export's blender, drawing the in-between frames of interpolated playback.
+    pub(super) blend_view: Option<super::blend_view::BlendView>,
 }
 
 impl App {
@@ -89,6 +91,7 @@ impl App {
             first_frame_pending: None,
             gpu_error: Arc::default(),
             renderer: "wgpu".into(),
+            blend_view: None,
         }
     }
 
@@ -155,10 +158,12 @@ impl App {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone();
+            let blend_device = self.blend_view.as_ref().map(|v| v.device());
             let line = panels::status_bar::Line {
                 status: self.status.as_ref(),
                 gpu_error: gpu_error.as_deref(),
                 renderer: &self.renderer,
+                blend_device: blend_device.as_deref(),
             };
             panels::status_bar::ui(ui, &view, &p.viewer, line);
         });
@@ -220,6 +225,12 @@ impl eframe::App for App {
         panels::shortcuts::collect(&ctx, &mut self.commands);
         self.advance_playback(&ctx);
         if let Some(doc) = &mut self.doc {
+            if let (Some(key), Some(view)) = (doc.blend_wanted(), &mut self.blend_view) {
+                // A failure leaves the view to blend with the same formula on the CPU.
+                if let Ok((rgba, w, h)) = view.rgba(doc, true, key.0, key.1) {
+                    doc.set_blended(key, rgba, w, h);
+                }
+            }
             // Render before the panels, so plots and readouts see this frame's values.
             doc.texture(&ctx);
             if let Some(started) = self.first_frame_pending.take() {

@@ -257,6 +257,9 @@ impl App {
                 self.panels.analyzers.new_results();
                 self.panels.set_outcome(JobKind::Analyze, Ok(line));
             }
+            Done::Blender(choice) if f.kind == JobKind::PlaybackBlender => {
+                self.blend_view = Some(super::blend_view::BlendView::new(choice));
+            }
             Done::Blender(choice) => self.panels.export.set_blender(choice),
             // A result for a document that is no longer open.
             _ => {}

@@ -80,6 +80,8 @@ pub struct Document {
     pub line: Option<LineProfile>,
     /// Weight (of 256) of frame `frame + 1` mixed into the view: interpolated playback.
     blend: u16,
+    /// A blend made by the export's blender for (frame, weight), RGBA of the frame's size.
+    blended: Option<((usize, u16), Vec<u8>)>,
     /// Bumped whenever normalization, mask or layer change, so the texture re-renders.
     generation: u64,
     rendered: Option<RenderKey>,
@@ -107,6 +109,7 @@ impl Document {
             curves: None,
             line: None,
             blend: 0,
+            blended: None,
             generation: 0,
             rendered: None,
             texture: None,
@@ -147,6 +150,24 @@ impl Document {
 
     pub fn blend(&self) -> u16 {
         self.blend
+    }
+
+    /// True when a blend is to be shown and none made by the export's blender is at hand.
+    pub fn blend_wanted(&self) -> Option<(usize, u16)> {
+        let key = (self.frame, self.blend);
+        (self.blend > 0
+            && !self.showing_layer()
+            && self.blended.as_ref().is_none_or(|(k, _)| *k != key))
+        .then_some(key)
+    }
+
+    /// The blend for `key` as the export's blender made it (`width × height` RGBA); kept
+    /// only when it has the frame's size (an odd size is blended at the export's even size,
+    /// and then the view blends it itself).
+    pub fn set_blended(&mut self, key: (usize, u16), rgba: Vec<u8>, width: usize, height: usize) {
+        if (width, height) == self.size() {
+            self.blended = Some((key, rgba));
+        }
     }
 
     pub fn showing_layer(&self) -> bool {
@@ -221,8 +242,16 @@ impl Document {
         };
         if self.rendered != Some(key) || self.texture.is_none() {
             let (w, h) = self.size();
-            let mut rgba = self.render_rgba(key.layer, key.mapping);
-            if key.blend > 0 {
+            let made = self
+                .blended
+                .take()
+                .filter(|(k, _)| *k == (key.frame, key.blend) && key.blend > 0);
+            let mut rgba = match &made {
+                Some((_, rgba)) => rgba.clone(),
+                None => self.render_rgba(key.layer, key.mapping),
+            };
+            self.blended = made;
+            if key.blend > 0 && self.blended.is_none() {
                 // The next frame, mapped the same way, mixed in with the export's kernel
                 // (integer weights, the same rounding), so playback shows the export's blends.
                 let kept = (self.frame, self.values.take(), self.histogram.take());
@@ -313,6 +342,11 @@ impl Document {
         self.curves
             .as_ref()
             .is_some_and(|(shapes, _)| *shapes == self.shapes())
+    }
+
+    /// Bumped whenever normalization, mask or layer change (what the frames look like).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The texture as last rendered by [`Document::texture`] (the app renders before the

@@ -38,6 +38,8 @@ pub enum JobKind {
     Analyze,
     /// Opening the export preview's blender (probing a GPU can take a second).
     Blender,
+    /// Opening the blender interpolated playback draws with.
+    PlaybackBlender,
 }
 
 impl JobKind {
@@ -51,7 +53,12 @@ impl JobKind {
     pub fn shown_by_dialog(self) -> bool {
         matches!(
             self,
-            Self::Export | Self::AudioExport | Self::Analyze | Self::Spectrum | Self::Blender
+            Self::Export
+                | Self::AudioExport
+                | Self::Analyze
+                | Self::Spectrum
+                | Self::Blender
+                | Self::PlaybackBlender
         )
     }
 }

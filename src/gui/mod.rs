@@ -10,6 +10,7 @@
 
 mod app;
 mod apply;
+mod blend_view;
 mod clock;
 mod command;
 mod document;

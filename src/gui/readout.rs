@@ -25,6 +25,11 @@ impl App {
         self.doc.as_ref().map(|d| d.blend())
     }
 
+    /// The export blender interpolated playback draws with, once opened.
+    pub fn blend_device(&self) -> Option<String> {
+        self.blend_view.as_ref().map(|v| v.device())
+    }
+
     pub fn playing(&self) -> bool {
         self.playback.playing()
     }

@@ -267,6 +267,21 @@ impl App {
         };
         doc.set_frame(position.step.a);
         doc.set_blend(position.step.weight);
+        if p.steps > 0 && self.blend_view.is_none() && !self.jobs.running(JobKind::PlaybackBlender)
+        {
+            self.jobs.start(
+                ctx,
+                JobKind::PlaybackBlender,
+                None,
+                "",
+                "opening the blender",
+                |_| {
+                    Ok(Done::Blender(crate::interp::choose(
+                        crate::interp::BlendDevice::Auto,
+                    )))
+                },
+            );
+        }
         ctx.request_repaint();
     }
 }

@@ -3,18 +3,18 @@
 //! there is one), and the export itself on a worker with output fps, ETA and Cancel.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use eframe::egui;
 
 use super::View;
 use crate::export::PRESETS;
+use crate::gui::blend_view::BlendView;
 use crate::gui::command::Command;
 use crate::gui::document::Document;
 use crate::gui::forms::ExportForm;
 use crate::gui::jobs::JobKind;
 use crate::gui::task::{frames_progress, outcome_ui};
-use crate::interp::{Choice, Yuv420, even_size};
+use crate::interp::Choice;
 use crate::source::{DisplaySource, FrameSource, StackSource};
 
 pub struct ExportPanel {
@@ -22,11 +22,9 @@ pub struct ExportPanel {
     /// Source frame (within the export range) whose blend with the next one is previewed.
     preview_pair: usize,
     preview_t: f32,
-    blender: Option<Choice>,
+    blender: Option<BlendView>,
     /// The blender was asked for and is being opened.
     choosing: bool,
-    /// Converted pair `(index, device)` kept while scrubbing t.
-    pair: Option<(usize, String, Arc<Yuv420>, Arc<Yuv420>)>,
     preview: Option<egui::TextureHandle>,
     preview_key: Option<(usize, u16, String)>,
     /// The last export's outcome, shown until the next one.
@@ -41,7 +39,6 @@ impl Default for ExportPanel {
             preview_t: 0.5,
             blender: None,
             choosing: false,
-            pair: None,
             preview: None,
             preview_key: None,
             outcome: None,
@@ -79,9 +76,8 @@ impl ExportPanel {
 
     /// The blender the preview asked for is open.
     pub fn set_blender(&mut self, choice: Choice) {
-        self.blender = Some(choice);
+        self.blender = Some(BlendView::new(choice));
         self.choosing = false;
-        self.pair = None;
         self.preview_key = None;
     }
 
@@ -191,7 +187,6 @@ impl ExportPanel {
                             form.device = d.into();
                             self.blender = None;
                             self.choosing = false;
-                            self.pair = None;
                             self.preview_key = None;
                         }
                     }
@@ -251,22 +246,27 @@ impl ExportPanel {
             out.push(Command::OpenBlender(form.device()));
             self.choosing = true;
         }
-        let Some(choice) = &mut self.blender else {
+        let Some(view) = &mut self.blender else {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("opening the blender…");
             });
             return;
         };
-        ui.label(format!("blender: {}", choice.reason));
-        let device = choice.blender.name();
+        ui.label(format!("blender: {}", view.reason()));
         let key = (
             self.preview_pair,
             weight,
-            format!("{device}{}", form.as_displayed),
+            format!(
+                "{} {} {} {:?}",
+                view.device(),
+                form.as_displayed,
+                doc.generation(),
+                doc.mapping
+            ),
         );
         if self.preview_key.as_ref() != Some(&key) {
-            match render_preview(doc, form, choice, self.preview_pair, weight, &mut self.pair) {
+            match view.rgba(doc, form.as_displayed, self.preview_pair, weight) {
                 Ok((rgba, w, h)) => {
                     let image = egui::ColorImage::from_rgba_unmultiplied([w, h], &rgba);
                     let (image, _) = crate::gui::texture::fit(ui.ctx(), image);
@@ -300,49 +300,4 @@ impl ExportPanel {
             ));
         }
     }
-}
-
-/// The blend of frames `a` and `a + 1` at `weight`, converted and blended exactly as the
-/// export will do it, back in RGBA.
-fn render_preview(
-    doc: &Document,
-    form: &ExportForm,
-    choice: &mut Choice,
-    a: usize,
-    weight: u16,
-    pair: &mut Option<(usize, String, Arc<Yuv420>, Arc<Yuv420>)>,
-) -> Result<(Vec<u8>, usize, usize), String> {
-    let (w, h) = even_size(doc.stack.width(), doc.stack.height())
-        .ok_or("the frames are too small to encode")?;
-    let tag = format!("{}{}", choice.blender.name(), form.as_displayed);
-    if pair
-        .as_ref()
-        .is_none_or(|(i, t, _, _)| *i != a || *t != tag)
-    {
-        let mut source = export_source(doc, form.as_displayed);
-        let mut converted = Vec::with_capacity(2);
-        let mut note = None;
-        for index in [a, a + 1] {
-            let mut yuv = None;
-            source
-                .with_frame(index, &mut |frame| {
-                    yuv = Some(choice.converter.convert(frame, w, h, &mut note));
-                })
-                .map_err(|e| e.to_string())?;
-            converted.push(Arc::new(yuv.ok_or("no frame")?));
-        }
-        let b = converted.pop().ok_or("no frame")?;
-        let first = converted.pop().ok_or("no frame")?;
-        choice
-            .blender
-            .set_pair(first.clone(), b.clone())
-            .map_err(|e| e.to_string())?;
-        *pair = Some((a, tag, first, b));
-    }
-    let mut out = Yuv420::new(w, h);
-    choice
-        .blender
-        .blend_into(weight, &mut out.as_planes_mut())
-        .map_err(|e| e.to_string())?;
-    Ok((out.to_rgba(), w, h))
 }

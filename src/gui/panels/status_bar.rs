@@ -12,6 +12,8 @@ pub struct Line<'a> {
     pub status: Option<&'a (String, bool)>,
     pub gpu_error: Option<&'a str>,
     pub renderer: &'a str,
+    /// The blender drawing interpolated playback, once open.
+    pub blend_device: Option<&'a str>,
 }
 
 pub fn ui(ui: &mut egui::Ui, view: &View, viewer: &Viewer, line: Line) {
@@ -40,7 +42,8 @@ pub fn ui(ui: &mut egui::Ui, view: &View, viewer: &Viewer, line: Line) {
             }
             if doc.blend() > 0 {
                 ui.separator();
-                ui.label(format!("blend {}/256 (cpu)", doc.blend()));
+                let device = line.blend_device.unwrap_or("cpu kernel");
+                ui.label(format!("blend {}/256 on {device}", doc.blend()));
             }
             if let Some((x, y)) = viewer.hover
                 && let Some((raw, shown)) = doc.pixel(x, y)
