@@ -164,6 +164,24 @@ pub fn frames_progress<T: Send + 'static>(ui: &mut egui::Ui, task: &Task<T>) {
     ui.ctx().request_repaint_after(Duration::from_millis(100));
 }
 
+/// A video writer's row in its dialog: the running job's progress, or the Export button
+/// (true when clicked); then the last outcome.
+pub fn export_row<T: Send + 'static>(
+    ui: &mut egui::Ui,
+    running: Option<&Task<T>>,
+    outcome: Option<&Result<String, String>>,
+) -> bool {
+    let clicked = match running {
+        Some(task) => {
+            frames_progress(ui, task);
+            false
+        }
+        None => ui.button("Export").clicked(),
+    };
+    outcome_ui(ui, outcome);
+    clicked
+}
+
 /// The last outcome line: plain on success, in the error colour otherwise.
 pub fn outcome_ui(ui: &mut egui::Ui, outcome: Option<&Result<String, String>>) {
     match outcome {

@@ -19,7 +19,7 @@ use crate::export::PRESETS;
 use crate::gui::command::Command;
 use crate::gui::forms::AudioForm;
 use crate::gui::jobs::JobKind;
-use crate::gui::task::{frames_progress, outcome_ui, progress_row};
+use crate::gui::task::{export_row, progress_row};
 
 #[derive(Default)]
 pub struct AudioPanel {
@@ -117,15 +117,10 @@ impl AudioPanel {
                 ui.separator();
                 self.preview_ui(ui, view, &settings);
                 ui.separator();
-                match view.jobs.task(JobKind::AudioExport) {
-                    Some(task) => frames_progress(ui, task),
-                    None => {
-                        if ui.button("Export").clicked() {
-                            out.push(Command::StartAudioExport(form.clone()));
-                        }
-                    }
+                let running = view.jobs.task(JobKind::AudioExport);
+                if export_row(ui, running, self.outcome.as_ref()) {
+                    out.push(Command::StartAudioExport(form.clone()));
                 }
-                outcome_ui(ui, self.outcome.as_ref());
             });
         self.open = open;
     }

@@ -13,7 +13,7 @@ use crate::gui::command::Command;
 use crate::gui::document::Document;
 use crate::gui::forms::ExportForm;
 use crate::gui::jobs::JobKind;
-use crate::gui::task::{frames_progress, outcome_ui};
+use crate::gui::task::export_row;
 use crate::interp::Choice;
 use crate::source::{DisplaySource, FrameSource, StackSource};
 
@@ -100,15 +100,10 @@ impl ExportPanel {
                 ui.separator();
                 self.preview_ui(ui, doc, form, out);
                 ui.separator();
-                match view.jobs.task(JobKind::Export) {
-                    Some(task) => frames_progress(ui, task),
-                    None => {
-                        if ui.button("Export").clicked() {
-                            out.push(Command::StartExport(form.clone()));
-                        }
-                    }
+                let running = view.jobs.task(JobKind::Export);
+                if export_row(ui, running, self.outcome.as_ref()) {
+                    out.push(Command::StartExport(form.clone()));
                 }
-                outcome_ui(ui, self.outcome.as_ref());
             });
         self.open = open;
     }
