@@ -177,43 +177,39 @@ pub fn by_name(
     } else {
         options
     };
-    let name = name.parse::<AnalyzerName>()?.name();
+    let name = name.parse::<AnalyzerName>()?;
     let parse_err = |e: serde_json::Error| AnalyzeError::Settings(format!("{name}: {e}"));
-    match name {
-        "vad" => {
+    Ok(match name {
+        AnalyzerName::Vad => {
             let settings: VadSettings = serde_json::from_value(options).map_err(parse_err)?;
             settings.validate()?;
-            Ok(Box::new(VoiceActivity { settings, env }))
+            Box::new(VoiceActivity { settings, env })
         }
-        "speech_rate" => {
+        AnalyzerName::SpeechRate => {
             let settings: SpeechRateSettings =
                 serde_json::from_value(options).map_err(parse_err)?;
             settings.validate()?;
-            Ok(Box::new(SpeechRate::new(settings, env)))
+            Box::new(SpeechRate::new(settings, env))
         }
-        "text_overlay" => {
+        AnalyzerName::TextOverlay => {
             let settings: ocr::TextOverlaySettings =
                 serde_json::from_value(options).map_err(parse_err)?;
             settings.validate()?;
-            Ok(Box::new(ocr::TextOverlay::new(settings, env)))
+            Box::new(ocr::TextOverlay::new(settings, env))
         }
-        "objects" => {
+        AnalyzerName::Objects => {
             let settings: objects::ObjectsSettings =
                 serde_json::from_value(options).map_err(parse_err)?;
             settings.validate()?;
-            Ok(Box::new(objects::Objects::new(settings, env)))
+            Box::new(objects::Objects::new(settings, env))
         }
-        "scenes" => {
+        AnalyzerName::Scenes => {
             let settings: scenes::ScenesSettings =
                 serde_json::from_value(options).map_err(parse_err)?;
             settings.validate()?;
-            Ok(Box::new(scenes::Scenes::new(settings)))
+            Box::new(scenes::Scenes::new(settings))
         }
-        other => Err(AnalyzeError::Settings(format!(
-            "unknown analyzer `{other}`; there are: {}",
-            ANALYZERS.iter().map(|a| a.0).collect::<Vec<_>>().join(", ")
-        ))),
-    }
+    })
 }
 
 /// The analyzers `names` (each once, in the order given) with `options`.

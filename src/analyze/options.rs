@@ -50,21 +50,25 @@ impl std::fmt::Display for AnalyzerName {
     }
 }
 
+impl crate::names::Named for AnalyzerName {
+    const VALUES: &'static [Self] = &Self::ALL;
+
+    fn name(self) -> &'static str {
+        AnalyzerName::name(self)
+    }
+}
+
 impl FromStr for AnalyzerName {
     type Err = AnalyzeError;
 
     /// The name with `_` or `-` (`speech_rate`, `speech-rate`), any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
-        Self::ALL
-            .into_iter()
-            .find(|n| n.name() == wanted)
-            .ok_or_else(|| {
-                AnalyzeError::Settings(format!(
-                    "unknown analyzer `{s}`; there are: {}",
-                    Self::ALL.map(Self::name).join(", ")
-                ))
-            })
+        <Self as crate::names::Named>::from_name(s).ok_or_else(|| {
+            AnalyzeError::Settings(format!(
+                "unknown analyzer `{s}`; there are: {}",
+                Self::ALL.map(Self::name).join(", ")
+            ))
+        })
     }
 }
 

@@ -12,35 +12,6 @@ use stackscope::analyze::{
 
 use super::progress::{ProgressDisplay, cancel_on_ctrl_c};
 
-/// The analyzers as `--analyzer` takes them: each name with `_` or `-`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum AnalyzerArg {
-    /// Voice activity: speech segments.
-    Vad,
-    /// Words per minute, pauses and the transcript.
-    #[value(name = "speech_rate", alias = "speech-rate")]
-    SpeechRate,
-    /// On-screen text with time spans (OCR).
-    #[value(name = "text_overlay", alias = "text-overlay")]
-    TextOverlay,
-    /// Objects per frame and counts per class (a YOLO detector).
-    Objects,
-    /// Shot boundaries.
-    Scenes,
-}
-
-impl From<AnalyzerArg> for AnalyzerName {
-    fn from(a: AnalyzerArg) -> Self {
-        match a {
-            AnalyzerArg::Vad => Self::Vad,
-            AnalyzerArg::SpeechRate => Self::SpeechRate,
-            AnalyzerArg::TextOverlay => Self::TextOverlay,
-            AnalyzerArg::Objects => Self::Objects,
-            AnalyzerArg::Scenes => Self::Scenes,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProviderArg {
     Auto,
@@ -55,8 +26,14 @@ pub struct AnalyzeArgs {
 
     /// One or more analyzers (repeat or separate with commas); with `scenes` among them,
     /// every other event is tagged with the scene it starts in.
-    #[arg(short, long, value_enum, required = true, value_delimiter = ',')]
-    pub analyzer: Vec<AnalyzerArg>,
+    #[arg(
+        short,
+        long,
+        required = true,
+        value_delimiter = ',',
+        value_parser = super::named::<AnalyzerName>()
+    )]
+    pub analyzer: Vec<AnalyzerName>,
 
     /// Where to write the result as JSON (default: print it); an array when several
     /// analyzers ran.
@@ -291,8 +268,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     for note in super::renamed_flags(RENAMED, std::env::args().skip(1)) {
         eprintln!("{note}");
     }
-    let names: Vec<AnalyzerName> = args.analyzer.iter().map(|&a| a.into()).collect();
-    let analyzers = analyze::build(&names, &args.options(), &args.environment())?;
+    let analyzers = analyze::build(&args.analyzer, &args.options(), &args.environment())?;
     for path in [&args.output, &args.csv].into_iter().flatten() {
         analyze::check_output(path, &[&args.clip], args.force)?;
     }
