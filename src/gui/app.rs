@@ -227,8 +227,8 @@ impl eframe::App for App {
         if let Some(doc) = &mut self.doc {
             if let (Some(key), Some(view)) = (doc.blend_wanted(), &mut self.blend_view) {
                 // A failure leaves the view to blend with the same formula on the CPU.
-                if let Ok((rgba, w, h)) = view.rgba(doc, true, key.0, key.1) {
-                    doc.set_blended(key, rgba, w, h);
+                if let Ok((rgba, _, _)) = view.rgba(doc, true, key.0, key.1) {
+                    doc.set_blended(key, rgba);
                 }
             }
             // Render before the panels, so plots and readouts see this frame's values.

@@ -153,20 +153,34 @@ impl Document {
     }
 
     /// True when a blend is to be shown and none made by the export's blender is at hand.
+    /// Odd sizes are blended by the export at its even size, which would not fill the view:
+    /// there the view mixes the frames itself.
     pub fn blend_wanted(&self) -> Option<(usize, u16)> {
-        let key = (self.frame, self.blend);
+        let (w, h) = self.size();
         (self.blend > 0
             && !self.showing_layer()
-            && self.blended.as_ref().is_none_or(|(k, _)| *k != key))
-        .then_some(key)
+            && w % 2 == 0
+            && h % 2 == 0
+            && self.blended.is_none()
+            && self.rendered != Some(self.render_key()))
+        .then_some((self.frame, self.blend))
     }
 
-    /// The blend for `key` as the export's blender made it (`width × height` RGBA); kept
-    /// only when it has the frame's size (an odd size is blended at the export's even size,
-    /// and then the view blends it itself).
-    pub fn set_blended(&mut self, key: (usize, u16), rgba: Vec<u8>, width: usize, height: usize) {
-        if (width, height) == self.size() {
-            self.blended = Some((key, rgba));
+    /// The blend for `key` as the export's blender made it (RGBA of the frame's size).
+    pub fn set_blended(&mut self, key: (usize, u16), rgba: Vec<u8>) {
+        self.blended = Some((key, rgba));
+    }
+
+    /// What the texture should show now.
+    fn render_key(&self) -> RenderKey {
+        let layer = self.showing_layer();
+        RenderKey {
+            // A layer is one image: scrubbing under it must not re-render it.
+            frame: if layer { 0 } else { self.frame },
+            blend: if layer { 0 } else { self.blend },
+            layer,
+            mapping: self.active_mapping(),
+            generation: self.generation,
         }
     }
 
@@ -231,27 +245,20 @@ impl Document {
     /// Updates the texture when what it should show changed; the texture is allocated once
     /// per size and then written in place.
     pub fn texture(&mut self, ctx: &egui::Context) -> Option<&egui::TextureHandle> {
-        let layer = self.showing_layer();
-        let key = RenderKey {
-            // A layer is one image: scrubbing under it must not re-render it.
-            frame: if layer { 0 } else { self.frame },
-            blend: if layer { 0 } else { self.blend },
-            layer,
-            mapping: self.active_mapping(),
-            generation: self.generation,
-        };
+        let key = self.render_key();
         if self.rendered != Some(key) || self.texture.is_none() {
             let (w, h) = self.size();
             let made = self
                 .blended
                 .take()
-                .filter(|(k, _)| *k == (key.frame, key.blend) && key.blend > 0);
-            let mut rgba = match &made {
-                Some((_, rgba)) => rgba.clone(),
+                .filter(|(k, _)| *k == (key.frame, key.blend) && key.blend > 0)
+                .map(|(_, rgba)| rgba);
+            let blended = made.is_some();
+            let mut rgba = match made {
+                Some(rgba) => rgba,
                 None => self.render_rgba(key.layer, key.mapping),
             };
-            self.blended = made;
-            if key.blend > 0 && self.blended.is_none() {
+            if key.blend > 0 && !blended {
                 // The next frame, mapped the same way, mixed in with the export's kernel
                 // (integer weights, the same rounding), so playback shows the export's blends.
                 let kept = (self.frame, self.values.take(), self.histogram.take());

@@ -73,43 +73,46 @@ impl App {
     }
 
     fn write_file(&self, what: Saved, path: &Path, overwrite: bool) -> Result<(), String> {
-        if let Saved::Analysis { csv } = what {
-            let results = &self.analysis.results;
-            let written = if csv {
-                crate::analyze::write_results_csv(results, path, overwrite)
-            } else {
-                crate::analyze::write_results_json(results, path, overwrite)
-            };
-            return written.map_err(|e| e.to_string());
-        }
-        let doc = self.doc.as_ref().ok_or("no stack is open")?;
-        let source = doc.stack.meta().source.clone();
-        let inputs = [source.as_path()];
+        let doc = || self.doc.as_ref().ok_or("no stack is open");
+        // The stack itself is refused as the target.
+        let source = self.doc.as_ref().map(|d| d.stack.meta().source.clone());
+        let inputs: Vec<&Path> = source.iter().map(|p| p.as_path()).collect();
         let csv = |text: String| {
             output::write_bytes(path, &inputs, overwrite, text.as_bytes())
                 .map(drop)
                 .map_err(|e| e.to_string())
         };
+        let image = |values: ndarray::ArrayView3<f32>, mapping: DisplayMapping| {
+            save_image(path, values, Some(mapping), &inputs, overwrite)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        };
         match what {
+            Saved::Analysis { csv: as_csv } => {
+                let results = &self.analysis.results;
+                let written = if as_csv {
+                    crate::analyze::write_results_csv(results, path, overwrite)
+                } else {
+                    crate::analyze::write_results_json(results, path, overwrite)
+                };
+                written.map_err(|e| e.to_string())
+            }
             Saved::Curves => {
+                let doc = doc()?;
                 let Some((_, curves)) = doc.curves.as_ref().filter(|_| doc.curves_current()) else {
                     return Err("the curves are still being computed".into());
                 };
                 csv(stack_curves_csv(&doc.stack, curves, false))
             }
             Saved::Layer => {
-                let layer = doc.layer.as_ref().ok_or("there is no result layer yet")?;
-                save_image(
-                    path,
-                    layer.image.view(),
-                    Some(layer.mapping),
-                    &inputs,
-                    overwrite,
-                )
-                .map(drop)
-                .map_err(|e| e.to_string())
+                let layer = doc()?
+                    .layer
+                    .as_ref()
+                    .ok_or("there is no result layer yet")?;
+                image(layer.image.view(), layer.mapping)
             }
             Saved::Profile => {
+                let doc = doc()?;
                 let line = doc.line.as_ref().ok_or("draw a line first")?;
                 let env = line
                     .envelope
@@ -122,17 +125,13 @@ impl App {
                 csv(profile_csv(&samples, &current, env))
             }
             Saved::Kymograph => {
-                let kymo = doc
+                let kymo = doc()?
                     .line
                     .as_ref()
                     .and_then(|l| l.kymograph.as_ref())
                     .ok_or("the kymograph is still being computed")?;
-                let mapping = DisplayMapping::automatic(kymo.view());
-                save_image(path, kymo.view(), Some(mapping), &inputs, overwrite)
-                    .map(drop)
-                    .map_err(|e| e.to_string())
+                image(kymo.view(), DisplayMapping::automatic(kymo.view()))
             }
-            Saved::Analysis { .. } => unreachable!("written above"),
         }
     }
 }
