@@ -161,7 +161,6 @@ impl App {
                 path,
                 settings,
             } => {
-                let k = key.clone();
                 self.jobs.start(
                     ctx,
                     JobKind::Spectrum,
@@ -169,10 +168,9 @@ impl App {
                     key,
                     "analysing audio",
                     move |job| {
-                        Ok(Done::Spectrum(
-                            k,
-                            crate::audio::analyze(&path, &settings, job)?,
-                        ))
+                        Ok(Done::Spectrum(crate::audio::analyze(
+                            &path, &settings, job,
+                        )?))
                     },
                 );
             }
@@ -245,7 +243,7 @@ impl App {
                 self.panels
                     .set_outcome(JobKind::AudioExport, Ok(written!(report)));
             }
-            Done::Spectrum(key, spectrum) => self.panels.audio.set_spectrum(key, spectrum),
+            Done::Spectrum(spectrum) => self.panels.audio.set_spectrum(f.key, spectrum),
             Done::Analysis(results) => {
                 let line = results
                     .iter()

@@ -74,8 +74,8 @@ pub enum Done {
     Profile(LineSpec, Array3<f32>, Envelope),
     Exported(ExportReport),
     AudioExported(VisualizeReport),
-    /// The spectrum and the key (file, settings) it was computed for.
-    Spectrum(String, Spectrum),
+    /// A spectrum; the job's key says which file and settings it is for.
+    Spectrum(Spectrum),
     Analysis(Vec<AnalysisResult>),
     Blender(Choice),
 }
