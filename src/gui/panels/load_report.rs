@@ -10,14 +10,19 @@ pub fn ui(ctx: &egui::Context, view: &View, open: &mut bool) {
     };
     let report = doc.report.to_string();
     let guard = doc.report.guard_message();
-    egui::Window::new("Load report").open(open).show(ctx, |ui| {
-        if let Some(g) = guard {
-            ui.colored_label(ui.visuals().warn_fg_color, g);
-        }
-        egui::ScrollArea::vertical()
-            .max_height(300.0)
-            .show(ui, |ui| {
-                ui.monospace(report);
-            });
-    });
+    // A fixed default size rather than one that follows the text: the report names the
+    // source's path, and a window that grew with it would jump about between folders.
+    egui::Window::new("Load report")
+        .open(open)
+        .default_size([460.0, 200.0])
+        .show(ctx, |ui| {
+            if let Some(g) = guard {
+                ui.colored_label(ui.visuals().warn_fg_color, g);
+            }
+            egui::ScrollArea::both()
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    ui.monospace(report);
+                });
+        });
 }
