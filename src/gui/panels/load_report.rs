@@ -19,10 +19,10 @@ pub fn ui(ctx: &egui::Context, view: &View, open: &mut bool) {
             if let Some(g) = guard {
                 ui.colored_label(ui.visuals().warn_fg_color, g);
             }
-            egui::ScrollArea::both()
+            egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
-                    ui.monospace(report);
+                    ui.add(egui::Label::new(egui::RichText::new(report).monospace()).wrap());
                 });
         });
 }
