@@ -247,6 +247,17 @@ fn registry() -> &'static Registry {
     PENDING.get_or_init(|| Registry(Mutex::new(HashSet::new())))
 }
 
+/// Lists a temporary file written outside [`Output`] (a frame cache entry) for
+/// [`remove_pending`].
+pub(crate) fn track_pending(path: &Path) {
+    registry().insert(path.to_path_buf());
+}
+
+/// Takes a file listed by [`track_pending`] off the list: it was renamed or removed.
+pub(crate) fn forget_pending(path: &Path) {
+    registry().remove(path);
+}
+
 /// Removes every temporary output file of this process that is not committed yet. For a
 /// process about to exit without unwinding (a second Ctrl-C); writers still running lose
 /// their file, which is the point.

@@ -13,7 +13,7 @@ use ndarray::{Array4, ArrayView3, ArrayView4, Axis, ShapeBuilder};
 use serde::Serialize;
 
 /// Where a stack came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     Folder,
@@ -330,6 +330,16 @@ impl FrameStack {
 
     pub fn meta(&self) -> &StackMeta {
         &self.meta
+    }
+
+    /// The same pixels described by `meta` (its channel order follows the pixels).
+    pub fn with_meta(mut self, mut meta: StackMeta) -> Self {
+        meta.channels = ChannelOrder::from_channels(self.channels());
+        if meta.source_frames.len() != self.len() {
+            meta.source_frames = SourceFrames::every(0, meta.frame_step, self.len());
+        }
+        self.meta = meta;
+        self
     }
 
     pub fn meta_mut(&mut self) -> &mut StackMeta {

@@ -39,7 +39,7 @@ fn errors_are_one_line_and_non_zero() {
 #[test]
 fn guard_is_reported_by_the_cli() {
     let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample");
-    let (code, stdout, _) = stackscope(&["info", sample, "--max-ram", "1M"]);
+    let (code, stdout, _) = stackscope(&["info", sample, "--max-ram", "1M", "--cache", "off"]);
     assert_eq!(code, 0);
     assert!(
         stdout.contains("memory guard") && stdout.contains("one frame in 3"),
@@ -126,5 +126,75 @@ fn a_test_command_that_hangs_fails_instead_of_waiting_forever() {
     common::output_within(
         std::process::Command::new("sleep").arg("30"),
         std::time::Duration::from_millis(200),
+    );
+}
+
+#[test]
+fn cache_list_and_clear_on_a_populated_cache() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample");
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("frames");
+    let cache_arg = cache.to_str().unwrap();
+    for grayscale in [false, true] {
+        let mut args = vec!["info", sample, "--max-ram", "100K", "--cache", cache_arg];
+        if grayscale {
+            args.push("--grayscale");
+        }
+        let (code, stdout, stderr) = stackscope(&args);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("new entry"), "{stdout}");
+        assert!(
+            stdout.contains("40 frames"),
+            "every frame, no thinning: {stdout}"
+        );
+    }
+    let (code, stdout, _) = stackscope(&["cache", "list", "--json", "--cache-dir", cache_arg]);
+    assert_eq!(code, 0);
+    let entries: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    let shapes: Vec<&serde_json::Value> = entries.iter().map(|e| &e["shape"]).collect();
+    assert!(
+        shapes.contains(&&serde_json::json!([40, 120, 160, 3])),
+        "{shapes:?}"
+    );
+    assert!(
+        shapes.contains(&&serde_json::json!([40, 120, 160, 1])),
+        "{shapes:?}"
+    );
+    let total: u64 = entries.iter().map(|e| e["bytes"].as_u64().unwrap()).sum();
+    assert!(total > 40 * 120 * 160 * 4, "{total}");
+    let (_, text, _) = stackscope(&["cache", "list", "--cache-dir", cache_arg]);
+    assert!(text.contains("2 entries"), "{text}");
+    // Nothing is a day old yet.
+    let (code, stdout, _) = stackscope(&[
+        "cache",
+        "clear",
+        "--older-than",
+        "1",
+        "--cache-dir",
+        cache_arg,
+    ]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("removed 0 entries"), "{stdout}");
+    let (code, stdout, _) = stackscope(&["cache", "clear", "--cache-dir", cache_arg]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("removed 2 entries"), "{stdout}");
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
+    // A limit too small for the stack: a clear error and the flags that help.
+    let (code, _, stderr) = stackscope(&[
+        "info",
+        sample,
+        "--max-ram",
+        "100K",
+        "--cache",
+        cache_arg,
+        "--cache-limit",
+        "1M",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("cache limit") && stderr.contains("--cache-limit"),
+        "{stderr}"
     );
 }

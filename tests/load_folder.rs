@@ -8,7 +8,7 @@ use std::fs;
 
 use common::*;
 use stackscope::Job;
-use stackscope::load::{LoadError, LoadOptions, Rect, Resize, load};
+use stackscope::load::{CacheChoice, LoadError, LoadOptions, Rect, Resize, load};
 use stackscope::stack::SourceKind;
 
 fn opts() -> LoadOptions {
@@ -236,6 +236,7 @@ fn memory_guard_picks_a_step_and_says_so() {
     // 300 bytes per frame; 2000 bytes allow 6 frames: step 4 gives 5.
     let o = LoadOptions {
         max_ram_bytes: Some(2000),
+        cache: CacheChoice::Off,
         ..opts()
     };
     let loaded = load(dir.path(), &o, &Job::new()).unwrap();
@@ -246,6 +247,7 @@ fn memory_guard_picks_a_step_and_says_so() {
     assert!(loaded.report.to_string().contains("memory guard"));
     let o = LoadOptions {
         max_ram_bytes: Some(100),
+        cache: CacheChoice::Off,
         ..opts()
     };
     assert!(matches!(
@@ -274,4 +276,46 @@ fn progress_reaches_the_total() {
     load(dir.path(), &opts(), &job).unwrap();
     let p = job.snapshot();
     assert_eq!((p.done, p.total), (7, 7));
+}
+
+#[test]
+fn a_folder_over_the_ram_limit_goes_to_the_cache_with_its_gaps_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = dir.path().join("images");
+    png_folder(&images, 30, 20, 10);
+    // A damaged file in the middle is skipped by both loads alike.
+    fs::write(images.join("img7.png"), b"not a png").unwrap();
+    let in_ram = load(&images, &opts(), &Job::new()).unwrap();
+    assert_eq!(in_ram.stack.len(), 29);
+    let cache_dir = dir.path().join("cache");
+    let o = LoadOptions {
+        // 600 bytes a frame: three frames fit.
+        max_ram_bytes: Some(2000),
+        cache: CacheChoice::In(cache_dir.clone()),
+        ..opts()
+    };
+    let cached = load(&images, &o, &Job::new()).unwrap();
+    assert!(cached.report.guard.is_none());
+    assert!(cached.stack.is_mapped());
+    assert_eq!(cached.stack.view(), in_ram.stack.view());
+    assert_eq!(
+        cached.stack.meta().source_frames,
+        in_ram.stack.meta().source_frames
+    );
+    assert_eq!(cached.report.skipped, in_ram.report.skipped);
+    // Each frame holds what its file was written with: (x, y, 10·i) at pixel (x, y).
+    for (k, i) in cached.stack.meta().source_frames.iter().enumerate() {
+        let f = cached.stack.frame(k).unwrap();
+        let pixel = [f[[3, 5, 0]], f[[3, 5, 1]], f[[3, 5, 2]]];
+        assert_eq!(pixel, [5, 3, (i * 10) as u8], "frame {k} from img{i}.png");
+    }
+    // Reopened from the cache, with the same account of what was skipped.
+    let again = load(&images, &o, &Job::new()).unwrap();
+    assert!(again.report.cache.unwrap().reused);
+    assert_eq!(again.report.skipped, in_ram.report.skipped);
+    assert_eq!(again.stack.view(), in_ram.stack.view());
+    // A file changed in the folder is a different source.
+    png_folder(&images, 1, 20, 10);
+    let changed = load(&images, &o, &Job::new()).unwrap();
+    assert!(!changed.report.cache.unwrap().reused);
 }

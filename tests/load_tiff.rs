@@ -7,7 +7,7 @@ mod common;
 use std::fs::File;
 
 use stackscope::Job;
-use stackscope::load::{LoadError, LoadOptions, load};
+use stackscope::load::{CacheChoice, LoadError, LoadOptions, load};
 use tiff::encoder::{TiffEncoder, colortype};
 
 #[test]
@@ -96,4 +96,35 @@ fn rgb_pages_to_gray_with_crop() {
     assert_eq!(s.shape(), [2, 2, 3, 1]);
     // Crop (0,0) is source pixel (2,1): index 8 → r = 80.
     common::assert_luma(s.frame(1).unwrap()[[0, 0, 0]], [80, 51, 7], 1.0);
+}
+
+#[test]
+fn a_sixteen_bit_stack_over_the_ram_limit_is_cached_with_its_value_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("gray16.tif");
+    let mut enc = TiffEncoder::new(File::create(&p).unwrap()).unwrap();
+    for i in 0..40u16 {
+        let data: Vec<u16> = (0..16 * 8).map(|j| 1000 + i * 300 + j as u16).collect();
+        enc.write_image::<colortype::Gray16>(16, 8, &data).unwrap();
+    }
+    drop(enc);
+    let in_ram = load(&p, &LoadOptions::default(), &Job::new()).unwrap();
+    let o = LoadOptions {
+        max_ram_bytes: Some(1000),
+        cache: CacheChoice::In(dir.path().join("cache")),
+        ..LoadOptions::default()
+    };
+    for reused in [false, true] {
+        let cached = load(&p, &o, &Job::new()).unwrap();
+        assert_eq!(cached.report.cache.as_ref().map(|c| c.reused), Some(reused));
+        assert_eq!(cached.stack.view(), in_ram.stack.view());
+        let range = cached.stack.meta().value_range.unwrap();
+        // The global range over every page: 1000 … 1000 + 39·300 + 127.
+        assert_eq!((range.min, range.max), (1000.0, 12827.0));
+        assert_eq!(
+            cached.stack.meta().original_dtype.as_deref(),
+            Some("uint16")
+        );
+        assert!(cached.report.notes.iter().any(|n| n.contains("uint16")));
+    }
 }

@@ -8,7 +8,8 @@ use std::fs;
 
 use common::*;
 use stackscope::Job;
-use stackscope::load::{LoadError, LoadOptions, Resize, load};
+use stackscope::load::cache::{Cache, CacheError};
+use stackscope::load::{CacheChoice, LoadError, LoadOptions, Resize, load};
 
 #[test]
 fn lossless_gray_clip_exact_pixels_and_order() {
@@ -149,6 +150,7 @@ fn memory_guard_on_video() {
     let o = LoadOptions {
         grayscale: true,
         max_ram_bytes: Some(1300),
+        cache: CacheChoice::Off,
         ..LoadOptions::default()
     };
     let loaded = load(&clip, &o, &Job::new()).unwrap();
@@ -180,4 +182,244 @@ fn crop_then_resize_on_video() {
     let f = s.frame(2).unwrap();
     assert_eq!(f[[2, 0, 0]], 120);
     assert_eq!(f[[2, 3, 0]], 20);
+}
+
+/// `n` 48×32 gray frames whose every pixel is the frame's number (mod 256), with a brighter
+/// top-left block: each frame says which it is.
+fn numbered_frames(n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let mut f = vec![(i % 256) as u8; 48 * 32];
+            for y in 0..8 {
+                for x in 0..8 {
+                    f[y * 48 + x] = 255;
+                }
+            }
+            f
+        })
+        .collect()
+}
+
+/// An H.264 clip (B-frames, a keyframe every 25 frames) of `numbered_frames(n)` at 25 fps.
+fn keyframed_clip(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let clip = dir.join("keyframed.mp4");
+    ffmpeg_from_raw(
+        &numbered_frames(n),
+        48,
+        32,
+        "gray",
+        25,
+        &[
+            "-c:v",
+            "libx264",
+            "-qp",
+            "0",
+            "-g",
+            "25",
+            "-keyint_min",
+            "25",
+            "-sc_threshold",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        &clip,
+    );
+    clip
+}
+
+fn gray(range: Option<&str>) -> LoadOptions {
+    LoadOptions {
+        grayscale: true,
+        range: range.map(|r| r.parse().unwrap()).unwrap_or_default(),
+        cache: CacheChoice::Off,
+        ..LoadOptions::default()
+    }
+}
+
+#[test]
+fn a_late_range_seeks_to_its_keyframe_and_keeps_exact_frame_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = keyframed_clip(dir.path(), 200);
+    let full = load(&clip, &gray(None), &Job::new()).unwrap();
+    assert_eq!(full.stack.len(), 200);
+    let late = load(&clip, &gray(Some("90:100")), &Job::new()).unwrap();
+    assert_eq!(
+        late.stack.meta().source_frames,
+        (90..100).collect::<Vec<_>>()
+    );
+    // The decode began at the keyframe before frame 90, not at frame 0.
+    assert!(
+        late.report
+            .notes
+            .iter()
+            .any(|n| n.contains("keyframe at frame 75")),
+        "{:?}",
+        late.report.notes
+    );
+    for (k, i) in (90..100).enumerate() {
+        let got = late.stack.frame(k).unwrap();
+        assert_eq!(got, full.stack.frame(i).unwrap(), "frame {i}");
+        // Each frame carries its own number (through the limited-range round trip).
+        let v = i32::from(got[[20, 30, 0]]);
+        assert!((v - i as i32).abs() <= 2, "frame {i} reads {v}");
+    }
+    // A range that starts on a keyframe, and one near the end.
+    for (start, end) in [(25, 30), (190, 200)] {
+        let part = load(&clip, &gray(Some(&format!("{start}:{end}"))), &Job::new()).unwrap();
+        for (k, i) in (start..end).enumerate() {
+            assert_eq!(part.stack.frame(k).unwrap(), full.stack.frame(i).unwrap());
+        }
+    }
+}
+
+fn cached(dir: &std::path::Path, grayscale: bool) -> LoadOptions {
+    LoadOptions {
+        grayscale,
+        // Far below the clip's matrix (200 × 48 × 32 bytes in gray).
+        max_ram_bytes: Some(20_000),
+        cache: CacheChoice::In(dir.to_path_buf()),
+        ..LoadOptions::default()
+    }
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_clip_over_the_ram_limit_goes_whole_to_the_cache_and_is_mapped_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("cache");
+    let clip = keyframed_clip(dir.path(), 200);
+    let in_ram = load(&clip, &gray(None), &Job::new()).unwrap();
+
+    let first = load(&clip, &cached(&cache_dir, true), &Job::new()).unwrap();
+    assert!(first.report.guard.is_none(), "no thinning");
+    let used = first.report.cache.clone().expect("the cache was used");
+    assert!(!used.reused);
+    assert!(first.stack.is_mapped());
+    assert_eq!(first.stack.shape(), [200, 32, 48, 1]);
+    assert_eq!(first.stack.view(), in_ram.stack.view(), "pixel-identical");
+    assert_eq!(
+        first.stack.meta().source_frames,
+        (0..200).collect::<Vec<_>>()
+    );
+    assert_eq!(first.stack.meta().fps, Some(25.0));
+    assert!(first.report.to_string().contains("frame cache"));
+    // numpy's own reading of the entry: the header says uint8 of the stack's shape.
+    let bytes = fs::read(&used.entry).unwrap();
+    let header = String::from_utf8_lossy(&bytes[10..128]);
+    assert!(
+        header.contains("'descr': '|u1'") && header.contains("'shape': (200, 32, 48, 1)"),
+        "{header}"
+    );
+    let data_start = bytes.len() - 200 * 32 * 48;
+    assert_eq!(
+        &bytes[data_start..],
+        in_ram.stack.view().as_slice().unwrap()
+    );
+    let written = fs::metadata(&used.entry).unwrap().modified().unwrap();
+
+    let again = load(&clip, &cached(&cache_dir, true), &Job::new()).unwrap();
+    let reused = again.report.cache.clone().unwrap();
+    assert!(reused.reused, "mapped without decoding");
+    assert_eq!(reused.entry, used.entry);
+    assert_eq!(
+        fs::metadata(&used.entry).unwrap().modified().unwrap(),
+        written
+    );
+    assert_eq!(again.stack.view(), in_ram.stack.view());
+    assert_eq!(
+        again.stack.meta().source_frames,
+        (0..200).collect::<Vec<_>>()
+    );
+    assert_eq!(again.report.frames_found, 200);
+    assert_eq!(
+        again.stack.meta().kind,
+        stackscope::stack::SourceKind::Video
+    );
+
+    // Another pixel option is another entry; so is a touched source.
+    let color = load(&clip, &cached(&cache_dir, false), &Job::new()).unwrap();
+    assert!(!color.report.cache.unwrap().reused);
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    fs::File::options()
+        .append(true)
+        .open(&clip)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let touched = load(&clip, &cached(&cache_dir, true), &Job::new()).unwrap();
+    assert!(
+        !touched.report.cache.unwrap().reused,
+        "a touched source is decoded again"
+    );
+    let cache = Cache::new(&cache_dir, None);
+    // The touched source's new entry, the old gray one and the colour one.
+    assert_eq!(cache.entries().unwrap().len(), 3);
+    let cleared = cache.clear(None).unwrap();
+    assert_eq!(cleared.entries, 3);
+    assert!(
+        files_in(&cache_dir).is_empty(),
+        "{:?}",
+        files_in(&cache_dir)
+    );
+}
+
+#[test]
+fn a_cancelled_or_refused_cache_load_leaves_no_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("cache");
+    let clip = keyframed_clip(dir.path(), 400);
+
+    // Cancelled as soon as the first frames are decoded.
+    let job = Job::new();
+    let watcher = {
+        let job = job.clone();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            while job.snapshot().done == 0 && started.elapsed() < COMMAND_LIMIT {
+                std::thread::yield_now();
+            }
+            job.cancel();
+        })
+    };
+    let result = load(&clip, &cached(&cache_dir, true), &job);
+    watcher.join().unwrap();
+    assert!(matches!(result, Err(LoadError::Cancelled)), "{result:?}");
+    assert!(
+        files_in(&cache_dir).is_empty(),
+        "{:?}",
+        files_in(&cache_dir)
+    );
+
+    // A limit too small for the entry: a clear error, nothing written.
+    let tiny = LoadOptions {
+        cache_limit_bytes: Some(100_000),
+        ..cached(&cache_dir, true)
+    };
+    let err = load(&clip, &tiny, &Job::new()).unwrap_err();
+    assert!(
+        matches!(err, LoadError::Cache(CacheError::OverLimit { .. })),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&cache_dir.display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("KiB"), "names the bytes needed: {message}");
+    assert!(
+        files_in(&cache_dir).is_empty(),
+        "{:?}",
+        files_in(&cache_dir)
+    );
 }

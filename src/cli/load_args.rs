@@ -1,7 +1,7 @@
 //! Load options as command-line flags, shared by every subcommand that reads a stack.
 
 use clap::Args;
-use stackscope::load::{FrameRange, LoadOptions, Rect, Resize, Scaling, parse_bytes};
+use stackscope::load::{CacheChoice, FrameRange, LoadOptions, Rect, Resize, Scaling, parse_bytes};
 
 #[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
@@ -33,10 +33,22 @@ pub struct LoadArgs {
     #[arg(long)]
     pub resize_to_first: bool,
 
-    /// RAM the loaded frames may take (e.g. 512M, 8G); above it a frame step is chosen and
-    /// reported. Default: 60% of the memory available when the load starts.
+    /// RAM the loaded frames may take (e.g. 512M, 8G); above it the frames go to the frame
+    /// cache on disk (or, with --cache off, a frame step is chosen and reported). Default:
+    /// 60% of the memory available when the load starts.
     #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
     pub max_ram: Option<u64>,
+
+    /// Frames over the RAM limit are decoded once into a file in the frame cache and
+    /// memory-mapped: `auto` (the cache in $XDG_CACHE_HOME/stackscope/frames), a folder, or
+    /// `off` (thin the frames to fit instead). Opening the same thing again maps it at once.
+    #[arg(long, value_name = "auto|off|DIR", default_value_t = CacheChoice::Auto)]
+    pub cache: CacheChoice,
+
+    /// Most the frame cache may hold (e.g. 50G); older entries are evicted to stay under it.
+    /// Default: half of the disk's free space plus what the cache holds.
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    pub cache_limit: Option<u64>,
 
     /// How wider types (16-bit TIFF, float .npy, …) become bytes.
     #[arg(long, value_parser = super::named::<Scaling>(), default_value_t = Scaling::MinMax)]
@@ -55,6 +67,8 @@ impl LoadArgs {
             resize_to_first: self.resize_to_first,
             max_ram_bytes: self.max_ram,
             scaling: self.scaling,
+            cache: self.cache.clone(),
+            cache_limit_bytes: self.cache_limit,
         }
     }
 }

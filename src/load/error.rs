@@ -79,6 +79,9 @@ pub enum LoadError {
         limit_bytes: u64,
     },
 
+    #[error(transparent)]
+    Cache(#[from] super::cache::CacheError),
+
     #[error("invalid load option: {0}")]
     Options(String),
 

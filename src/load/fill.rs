@@ -1,10 +1,18 @@
 //! Filling a preallocated matrix in parallel, and closing the gaps left by frames that failed.
 
-use ndarray::{Array4, ArrayViewMut3, Axis};
+use ndarray::{Array4, ArrayViewMut3, ArrayViewMut4, Axis, s};
 use rayon::prelude::*;
 
+use super::cache::{CacheUse, EntryWriter};
+use super::error::LoadError;
+use super::guard::Placement;
 use super::report::Skipped;
 use crate::job::{Cancelled, Job};
+use crate::stack::{FrameGeometry, FrameStack, StackMeta};
+
+/// Bytes decoded at a time before they are written to a cache entry: enough frames for every
+/// thread, little enough to keep memory flat.
+const CACHE_BATCH_BYTES: usize = 64 << 20;
 
 /// What happened to one slot of the matrix.
 #[derive(Debug)]
@@ -25,7 +33,7 @@ pub fn allocate(shape: [usize; 4]) -> Array4<u8> {
 /// Runs `fill(slot_index, slot)` for every frame slot in parallel. Stops early when the job is
 /// cancelled or a slot returned `Fatal`; outcomes come back in slot order.
 pub fn fill_parallel<E, F>(
-    pixels: &mut Array4<u8>,
+    mut pixels: ArrayViewMut4<u8>,
     job: &Job,
     fill: F,
 ) -> Result<Vec<SlotOutcome<E>>, Cancelled>
@@ -52,6 +60,84 @@ where
         .collect();
     job.check()?;
     Ok(outcomes)
+}
+
+/// Where a loader's frames go: a matrix in RAM, or a frame cache entry written in order.
+pub enum Matrix {
+    Ram(Array4<u8>),
+    Cache(EntryWriter),
+}
+
+impl Matrix {
+    /// The destination of `count` frames of `frame` that were placed by the guard.
+    pub fn new(placement: Placement, count: usize, frame: FrameGeometry) -> Self {
+        match placement {
+            Placement::Ram { .. } => {
+                Self::Ram(allocate([count, frame.height, frame.width, frame.channels]))
+            }
+            Placement::Cache(writer) => Self::Cache(writer),
+        }
+    }
+
+    /// Runs `fill(slot_index, slot)` for `count` slots in parallel (see [`fill_parallel`]).
+    /// Into a cache entry, slots are filled a batch at a time and the filled ones appended in
+    /// order, so skipped frames leave no gap and memory stays at one batch.
+    pub fn fill<E, F>(
+        &mut self,
+        count: usize,
+        job: &Job,
+        fill: F,
+    ) -> Result<Vec<SlotOutcome<E>>, LoadError>
+    where
+        E: Send,
+        F: Fn(usize, ArrayViewMut3<u8>) -> SlotOutcome<E> + Sync,
+    {
+        let writer = match self {
+            Self::Ram(pixels) => return Ok(fill_parallel(pixels.view_mut(), job, fill)?),
+            Self::Cache(writer) => writer,
+        };
+        let frame = writer.frame();
+        let batch = (CACHE_BATCH_BYTES / frame.bytes().max(1))
+            .max(2 * rayon::current_num_threads())
+            .min(count)
+            .max(1);
+        let mut buffer = allocate([batch, frame.height, frame.width, frame.channels]);
+        let mut outcomes = Vec::with_capacity(count);
+        for start in (0..count).step_by(batch) {
+            let n = batch.min(count - start);
+            let part = buffer.slice_mut(s![..n, .., .., ..]);
+            let done = fill_parallel(part, job, |i, slot| fill(start + i, slot))?;
+            let fatal = done.iter().any(|o| matches!(o, SlotOutcome::Fatal(_)));
+            for (i, outcome) in done.iter().enumerate() {
+                if matches!(outcome, SlotOutcome::Filled)
+                    && let Some(bytes) = buffer.index_axis(Axis(0), i).to_slice()
+                {
+                    writer.push(bytes)?;
+                }
+            }
+            outcomes.extend(done);
+            if fatal {
+                break;
+            }
+        }
+        outcomes.resize_with(count, || SlotOutcome::Skipped("not reached".into()));
+        Ok(outcomes)
+    }
+
+    /// The stack: the kept slots of the RAM matrix, or the finished cache entry mapped.
+    pub fn finish(
+        self,
+        keep: &[bool],
+        meta: StackMeta,
+    ) -> Result<(FrameStack, Option<CacheUse>), LoadError> {
+        match self {
+            Self::Ram(pixels) => Ok((FrameStack::from_array(compact(pixels, keep), meta), None)),
+            Self::Cache(writer) => {
+                let (stack, used) = writer.finish(meta)?;
+                Ok((stack, Some(used)))
+            }
+        }
+    }
 }
 
 /// The outcomes of a fill, sorted for the stack and its report.
@@ -130,7 +216,7 @@ mod tests {
     fn fill_reports_each_slot_and_honours_cancel() {
         let mut a = allocate([5, 1, 1, 1]);
         let job = Job::new();
-        let outcomes = fill_parallel::<(), _>(&mut a, &job, |i, mut slot| {
+        let outcomes = fill_parallel::<(), _>(a.view_mut(), &job, |i, mut slot| {
             slot.fill(i as u8 + 1);
             if i == 2 {
                 SlotOutcome::Skipped("bad".into())
@@ -142,7 +228,7 @@ mod tests {
         assert!(matches!(outcomes[2], SlotOutcome::Skipped(_)));
         assert_eq!(a.as_slice().unwrap(), &[1, 2, 3, 4, 5]);
         job.cancel();
-        let r = fill_parallel::<(), _>(&mut a, &job, |_, _| SlotOutcome::Filled);
+        let r = fill_parallel::<(), _>(a.view_mut(), &job, |_, _| SlotOutcome::Filled);
         assert!(r.is_err());
     }
 }

@@ -5,15 +5,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::Loaded;
+use super::cache::Slot;
 use super::error::LoadError;
-use super::fill::{self, SlotOutcome};
+use super::fill::{self, Matrix, SlotOutcome};
 use super::guard;
 use super::image_file::{self, Decoded};
 use super::options::LoadOptions;
 use super::report::LoadReport;
 use super::shape::{FitError, GeometryError, Shaper};
 use crate::job::Job;
-use crate::stack::{FrameStack, SourceKind, StackMeta};
+use crate::stack::{SourceKind, StackMeta};
 
 /// Extensions the folder loader reads, grouped so that `jpg` and `jpeg` count together.
 const GROUPS: [(&str, &[&str]); 5] = [
@@ -86,16 +87,28 @@ fn file_name(path: &Path) -> String {
 }
 
 /// Loads the images of a folder.
-pub fn load_folder(dir: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded, LoadError> {
+pub fn load_folder(
+    dir: &Path,
+    options: &LoadOptions,
+    cache: Option<&Slot>,
+    job: &Job,
+) -> Result<Loaded, LoadError> {
     let (files, note) = list_images(dir)?;
-    let mut loaded = load_files(dir, &files, SourceKind::Folder, options, job)?;
+    let mut loaded = load_files(dir, &files, SourceKind::Folder, options, cache, job)?;
     loaded.report.notes.extend(note);
     Ok(loaded)
 }
 
 /// Loads one image file as a one-frame stack.
 pub fn load_image(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded, LoadError> {
-    load_files(path, &[path.to_path_buf()], SourceKind::Image, options, job)
+    load_files(
+        path,
+        &[path.to_path_buf()],
+        SourceKind::Image,
+        options,
+        None,
+        job,
+    )
 }
 
 /// A frame whose size differs from the first one's.
@@ -110,6 +123,7 @@ fn load_files(
     files: &[PathBuf],
     kind: SourceKind,
     options: &LoadOptions,
+    cache: Option<&Slot>,
     job: &Job,
 ) -> Result<Loaded, LoadError> {
     let mut report = LoadReport::new(source.to_path_buf(), kind);
@@ -155,17 +169,18 @@ fn load_files(
     let out = shaper.output();
 
     let limit = guard::ram_limit(options);
-    let (extra_step, decision) = guard::plan(source, out.bytes() as u64, wanted.len(), limit)?;
-    report.guard = decision;
-    // Bounded by the listing and the guard: a list is fine from here on.
+    let placement = guard::place(source, out, wanted.len(), limit, cache)?;
+    let extra_step = placement.extra_step();
+    report.guard = placement.decision();
+    // Bounded by the listing: a list is fine from here on.
     let selected = options.select(files.len(), extra_step).to_vec();
     report.frame_step = options.requested_step() * extra_step;
 
-    let mut pixels = fill::allocate([selected.len(), out.height, out.width, out.channels]);
+    let mut matrix = Matrix::new(placement, selected.len(), out);
     job.set_total(selected.len() as u64);
     job.set_message(format!("decoding {} images", selected.len()));
     let src_geometry = first.geometry;
-    let outcomes = fill::fill_parallel(&mut pixels, job, |slot_index, slot| {
+    let outcomes = matrix.fill(selected.len(), job, |slot_index, slot| {
         let index = selected[slot_index];
         let decoded = if index == first_index {
             None
@@ -208,12 +223,11 @@ fn load_files(
             found_height: odd.height,
         });
     }
-    let pixels = fill::compact(pixels, &settled.keep);
-    report.frames_loaded = pixels.len_of(ndarray::Axis(0));
-
     let mut meta = StackMeta::new(source, kind, crate::stack::ChannelOrder::Gray);
     meta.frame_step = report.frame_step;
     meta.source_frames = settled.source_frames.into();
-    let stack = FrameStack::from_array(pixels, meta);
+    let (stack, cache_use) = matrix.finish(&settled.keep, meta)?;
+    report.frames_loaded = stack.len();
+    report.cache = cache_use;
     Ok(Loaded { stack, report })
 }

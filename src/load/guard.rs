@@ -3,9 +3,11 @@
 
 use std::path::Path;
 
+use super::cache::{EntryWriter, Slot};
 use super::error::LoadError;
 use super::options::LoadOptions;
 use super::report::GuardDecision;
+use crate::stack::FrameGeometry;
 
 /// Share of the memory available at load time that a load may take when no limit is given.
 const DEFAULT_SHARE: f64 = 0.6;
@@ -25,6 +27,59 @@ pub fn ram_limit(options: &LoadOptions) -> u64 {
         } else {
             (available as f64 * DEFAULT_SHARE) as u64
         }
+    })
+}
+
+/// Where a selection's frames go.
+#[derive(Debug)]
+pub enum Placement {
+    /// Into RAM, every `extra_step`-th frame (1 unless the guard had to thin).
+    Ram {
+        extra_step: usize,
+        decision: Option<GuardDecision>,
+    },
+    /// Into a new frame cache entry on disk, every frame.
+    Cache(EntryWriter),
+}
+
+impl Placement {
+    /// The step the guard adds to the selection (1 into the cache).
+    pub fn extra_step(&self) -> usize {
+        match self {
+            Self::Ram { extra_step, .. } => *extra_step,
+            Self::Cache(_) => 1,
+        }
+    }
+
+    /// The guard's decision to thin, for the report.
+    pub fn decision(&self) -> Option<GuardDecision> {
+        match self {
+            Self::Ram { decision, .. } => *decision,
+            Self::Cache(_) => None,
+        }
+    }
+}
+
+/// Where `frames` frames of `frame` go: RAM when they fit under `limit_bytes`, else the
+/// frame cache when there is one, else RAM thinned to fit.
+pub fn place(
+    path: &Path,
+    frame: FrameGeometry,
+    frames: usize,
+    limit_bytes: u64,
+    cache: Option<&Slot>,
+) -> Result<Placement, LoadError> {
+    let frame_bytes = frame.bytes() as u64;
+    if let Some(slot) = cache
+        && frames > 0
+        && frame_bytes.saturating_mul(frames as u64) > limit_bytes
+    {
+        return slot.begin(frame, frames).map(Placement::Cache);
+    }
+    let (extra_step, decision) = plan(path, frame_bytes, frames, limit_bytes)?;
+    Ok(Placement::Ram {
+        extra_step,
+        decision,
     })
 }
 

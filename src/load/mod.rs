@@ -18,6 +18,7 @@
 //! # Ok::<(), stackscope::load::LoadError>(())
 //! ```
 
+pub mod cache;
 mod error;
 mod fill;
 mod folder;
@@ -39,7 +40,9 @@ use std::time::Instant;
 pub use error::LoadError;
 pub use folder::{is_image_file, list_images};
 pub use guard::ram_limit;
-pub use options::{FrameRange, LoadOptions, Rect, Resize, Scaling, Selection, parse_bytes};
+pub use options::{
+    CacheChoice, FrameRange, LoadOptions, Rect, Resize, Scaling, Selection, parse_bytes,
+};
 pub use probe::{Estimate, Probe, estimate, probe, reference_image};
 pub use report::{GuardDecision, LoadReport, Skipped, human_bytes};
 pub use shape::{FrameGeometry, GeometryError, luma};
@@ -48,6 +51,7 @@ pub use video::{VideoProbe, VideoReader, probe_video};
 
 use crate::job::Job;
 use crate::stack::{FrameStack, SourceKind};
+use cache::{Cache, Slot};
 
 /// A loaded stack and the account of how it was loaded.
 #[derive(Debug)]
@@ -105,15 +109,35 @@ pub fn load(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded, Loa
         });
     }
     let started = Instant::now();
+    let kind = detect(path);
+    // `.npy` files are mapped already and single images are one frame: neither needs the
+    // frame cache.
+    let slot = match (kind, Cache::for_load(options)) {
+        (SourceKind::Folder | SourceKind::Tiff | SourceKind::Video, Some(cache)) => {
+            Some(Slot::new(cache, path, options)?)
+        }
+        _ => None,
+    };
+    let reused = slot.as_ref().and_then(Slot::lookup);
     // Third-party decoders (TIFF, PNG, JPEG, WebP, npy headers) can panic on hostile input;
     // that is an error about the file, not the end of the program.
-    let mut loaded = without_panics(path, || match detect(path) {
-        SourceKind::Folder => folder::load_folder(path, options, job),
-        SourceKind::Image => folder::load_image(path, options, job),
-        SourceKind::Npy => npy::load_npy(path, options, job),
-        SourceKind::Tiff => tiff::load_tiff(path, options, job),
-        SourceKind::Video | SourceKind::Generated => video::load_video(path, options, job),
-    })?;
+    let mut loaded = match reused {
+        Some(loaded) => loaded,
+        None => without_panics(path, || match kind {
+            SourceKind::Folder => folder::load_folder(path, options, slot.as_ref(), job),
+            SourceKind::Image => folder::load_image(path, options, job),
+            SourceKind::Npy => npy::load_npy(path, options, job),
+            SourceKind::Tiff => tiff::load_tiff(path, options, slot.as_ref(), job),
+            SourceKind::Video | SourceKind::Generated => {
+                video::load_video(path, options, slot.as_ref(), job)
+            }
+        })?,
+    };
+    if let Some(slot) = &slot
+        && loaded.report.cache.as_ref().is_some_and(|c| !c.reused)
+    {
+        slot.commit(&loaded)?;
+    }
     let report = &mut loaded.report;
     report.shape = loaded.stack.shape();
     report.frames_loaded = loaded.stack.len();

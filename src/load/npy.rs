@@ -459,7 +459,7 @@ fn convert<T: Sample>(
     let out = shaper.output();
     let mut pixels = fill::allocate([selected.len(), out.height, out.width, out.channels]);
     job.set_message("converting to 8 bits");
-    let outcomes = fill::fill_parallel::<(), _>(&mut pixels, job, |slot_index, slot| {
+    let outcomes = fill::fill_parallel::<(), _>(pixels.view_mut(), job, |slot_index, slot| {
         let frame = view.index_axis(Axis(0), selected[slot_index]);
         let bytes = frame.mapv(to_byte);
         debug_assert_eq!(bytes.shape(), [src.height, src.width, src.channels]);

@@ -108,6 +108,59 @@ pub enum Scaling {
     FullRange,
 }
 
+/// Whether a stack larger than the RAM limit goes to the frame cache on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CacheChoice {
+    /// The cache in the default folder ([`super::cache::default_dir`]).
+    #[default]
+    Auto,
+    /// No cache: the memory guard thins the selection to fit.
+    Off,
+    /// The cache in this folder.
+    In(std::path::PathBuf),
+}
+
+impl CacheChoice {
+    /// The cache folder, unless the cache is off.
+    pub fn dir(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Self::Auto => Some(super::cache::default_dir()),
+            Self::Off => None,
+            Self::In(dir) => Some(dir.clone()),
+        }
+    }
+}
+
+impl FromStr for CacheChoice {
+    type Err = String;
+
+    /// `auto`, `off`, or a folder.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "" => Err("give auto, off or a folder for the frame cache".into()),
+            "auto" => Ok(Self::Auto),
+            "off" => Ok(Self::Off),
+            dir => Ok(Self::In(dir.into())),
+        }
+    }
+}
+
+impl std::fmt::Display for CacheChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Auto => f.write_str("auto"),
+            Self::Off => f.write_str("off"),
+            Self::In(dir) => write!(f, "{}", dir.display()),
+        }
+    }
+}
+
+impl Serialize for CacheChoice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// Everything a loader is told. `Default` loads every frame as it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LoadOptions {
@@ -124,6 +177,11 @@ pub struct LoadOptions {
     /// RAM the loaded matrix may take; `None`: 60 % of the memory available at load time.
     pub max_ram_bytes: Option<u64>,
     pub scaling: Scaling,
+    /// Where a selection larger than the RAM limit goes instead of being thinned.
+    pub cache: CacheChoice,
+    /// Most bytes the frame cache may hold; `None`: half of the disk's free space (plus what
+    /// the cache already holds).
+    pub cache_limit_bytes: Option<u64>,
 }
 
 impl Default for LoadOptions {
@@ -138,6 +196,8 @@ impl Default for LoadOptions {
             resize_to_first: false,
             max_ram_bytes: None,
             scaling: Scaling::default(),
+            cache: CacheChoice::default(),
+            cache_limit_bytes: None,
         }
     }
 }
@@ -196,6 +256,9 @@ impl LoadOptions {
         }
         if self.max_ram_bytes == Some(0) {
             return Err("the RAM limit must be above 0".into());
+        }
+        if self.cache_limit_bytes == Some(0) {
+            return Err("the frame cache limit must be above 0".into());
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::error::LoadError;
 use super::guard::{plan, ram_limit};
-use super::options::{FrameRange, LoadOptions};
+use super::options::{CacheChoice, FrameRange, LoadOptions};
 use super::shape::{FrameGeometry, GeometryError, Shaper};
 use crate::job::Job;
 use crate::stack::{FrameStack, SourceKind};
@@ -38,6 +38,9 @@ pub struct Estimate {
     pub extra_step: usize,
     /// Frames that would be loaded after the guard.
     pub frames_loaded: usize,
+    /// The selection is over the limit and goes to the frame cache on disk instead of being
+    /// thinned.
+    pub to_cache: bool,
 }
 
 impl Estimate {
@@ -53,6 +56,7 @@ pub fn probe(path: &Path, job: &Job) -> Result<Probe, LoadError> {
             start: 0,
             end: Some(1),
         },
+        cache: CacheChoice::Off,
         ..LoadOptions::default()
     };
     let loaded = super::load(path, &options, job)?;
@@ -77,6 +81,22 @@ pub fn estimate(probe: &Probe, options: &LoadOptions) -> Result<Estimate, Geomet
     let frames_selected = options.select(probe.frames_found, 1).len();
     let frame_bytes = geometry.bytes() as u64;
     let limit_bytes = ram_limit(options);
+    let cacheable = matches!(
+        probe.kind,
+        SourceKind::Folder | SourceKind::Tiff | SourceKind::Video
+    );
+    let wanted_bytes = frame_bytes.saturating_mul(frames_selected as u64);
+    if cacheable && wanted_bytes > limit_bytes && options.cache.dir().is_some() {
+        return Ok(Estimate {
+            frames_selected,
+            geometry,
+            wanted_bytes,
+            limit_bytes,
+            extra_step: 1,
+            frames_loaded: frames_selected,
+            to_cache: true,
+        });
+    }
     let extra_step = plan(
         &probe.first.meta().source,
         frame_bytes,
@@ -92,10 +112,11 @@ pub fn estimate(probe: &Probe, options: &LoadOptions) -> Result<Estimate, Geomet
     Ok(Estimate {
         frames_selected,
         geometry,
-        wanted_bytes: frame_bytes * frames_selected as u64,
+        wanted_bytes,
         limit_bytes,
         extra_step,
         frames_loaded,
+        to_cache: false,
     })
 }
 
@@ -112,6 +133,7 @@ pub fn reference_image(
             start: 0,
             end: Some(1),
         },
+        cache: CacheChoice::Off,
         ..LoadOptions::default()
     };
     let loaded = super::load(path, &options, job)?;
@@ -166,12 +188,22 @@ mod tests {
         let probe = fake_probe(10);
         let options = LoadOptions {
             max_ram_bytes: Some(3 * 100 * 50 * 3),
+            cache: CacheChoice::Off,
             ..LoadOptions::default()
         };
         let e = estimate(&probe, &options).unwrap();
         assert_eq!(e.extra_step, 4);
         assert_eq!(e.frames_loaded, 3);
         assert!(e.loaded_bytes() <= e.limit_bytes);
+        assert!(!e.to_cache);
+        // With the cache every frame loads, to disk.
+        let cached = LoadOptions {
+            cache: CacheChoice::In("/some/cache".into()),
+            ..options
+        };
+        let e = estimate(&probe, &cached).unwrap();
+        assert_eq!((e.extra_step, e.frames_loaded), (1, 10));
+        assert!(e.to_cache);
     }
 
     #[test]

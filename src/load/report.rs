@@ -41,6 +41,8 @@ pub struct LoadReport {
     pub bytes: u64,
     /// True when the pixels stay in the file (memory-mapped) instead of RAM.
     pub mapped: bool,
+    /// The frame cache entry the pixels are mapped from, when the load used one.
+    pub cache: Option<super::cache::CacheUse>,
     #[serde(rename = "elapsed_s")]
     pub elapsed_secs: f64,
     /// Anything else the user should know (conversions, ignored files, decode errors).
@@ -60,6 +62,7 @@ impl LoadReport {
             skipped: Vec::new(),
             bytes: 0,
             mapped: false,
+            cache: None,
             elapsed_secs: 0.0,
             notes: Vec::new(),
         }
@@ -106,12 +109,20 @@ impl fmt::Display for LoadReport {
             "frames:   {} loaded of {} found, step {}",
             self.frames_loaded, self.frames_found, self.frame_step
         )?;
-        let storage = if self.mapped {
-            "memory-mapped"
-        } else {
-            "in RAM"
-        };
-        writeln!(f, "memory:   {} ({storage})", human_bytes(self.bytes))?;
+        match &self.cache {
+            Some(c) => writeln!(
+                f,
+                "memory:   {} (memory-mapped from the frame cache, {} entry {}, {} on disk)",
+                human_bytes(self.bytes),
+                if c.reused { "reused" } else { "new" },
+                c.entry.display(),
+                human_bytes(c.bytes)
+            )?,
+            None if self.mapped => {
+                writeln!(f, "memory:   {} (memory-mapped)", human_bytes(self.bytes))?
+            }
+            None => writeln!(f, "memory:   {} (in RAM)", human_bytes(self.bytes))?,
+        }
         writeln!(f, "time:     {:.3} s", self.elapsed_secs)?;
         if let Some(msg) = self.guard_message() {
             writeln!(f, "{msg}")?;

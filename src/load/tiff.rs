@@ -9,21 +9,22 @@ use std::io::BufReader;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
-use ndarray::{ArrayView3, Axis};
+use ndarray::ArrayView3;
 use rayon::prelude::*;
 use tiff::ColorType;
 use tiff::decoder::{Decoder, DecodingResult, Limits};
 use tiff::tags::SampleFormat;
 
 use super::Loaded;
+use super::cache::Slot;
 use super::error::LoadError;
-use super::fill::{self, SlotOutcome};
+use super::fill::{self, Matrix, SlotOutcome};
 use super::guard;
 use super::options::{LoadOptions, Scaling};
 use super::report::LoadReport;
 use super::shape::{FitError, FrameGeometry, Shaper};
 use crate::job::Job;
-use crate::stack::{ChannelOrder, FrameStack, SourceKind, StackMeta, ValueRange};
+use crate::stack::{ChannelOrder, SourceKind, StackMeta, ValueRange};
 
 type TiffDecoder = Decoder<BufReader<File>>;
 
@@ -376,7 +377,12 @@ fn imagej_note(decoder: &mut TiffDecoder) -> Option<String> {
 }
 
 /// Loads a (multi-page) TIFF file.
-pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded, LoadError> {
+pub fn load_tiff(
+    path: &Path,
+    options: &LoadOptions,
+    cache: Option<&Slot>,
+    job: &Job,
+) -> Result<Loaded, LoadError> {
     let err = |message: String| LoadError::Tiff {
         path: path.to_path_buf(),
         message,
@@ -437,8 +443,9 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
         cause,
     })?;
     let out = shaper.output();
-    let (extra_step, decision) = guard::plan(path, out.bytes() as u64, wanted.len(), limit)?;
-    report.guard = decision;
+    let placement = guard::place(path, out, wanted.len(), limit, cache)?;
+    let extra_step = placement.extra_step();
+    report.guard = placement.decision();
     report.frame_step = options.requested_step() * extra_step;
     let selected = options.select(pages, extra_step).to_vec();
     let pool = Mutex::new(vec![decoder]);
@@ -475,10 +482,10 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
     };
     let scale = if hi > lo { 255.0 / (hi - lo) } else { 0.0 };
 
-    let mut pixels = fill::allocate([selected.len(), out.height, out.width, out.channels]);
+    let mut matrix = Matrix::new(placement, selected.len(), out);
     job.set_total(selected.len() as u64);
     job.set_message(format!("decoding {} pages", selected.len()));
-    let outcomes = fill::fill_parallel::<(), _>(&mut pixels, job, |slot_index, slot| {
+    let outcomes = matrix.fill::<(), _>(selected.len(), job, |slot_index, slot| {
         let page = match read_page(&pool, path, selected[slot_index], limit, contiguous) {
             Ok(page) => page,
             Err(reason) => return SlotOutcome::Skipped(reason),
@@ -509,8 +516,7 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
         |page| format!("page {page}"),
         &mut report.skipped,
     );
-    let pixels = fill::compact(pixels, &settled.keep);
-    if pixels.len_of(Axis(0)) == 0 {
+    if settled.source_frames.is_empty() {
         return Err(LoadError::NothingDecoded {
             path: path.to_path_buf(),
             tried: selected.len(),
@@ -521,7 +527,6 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
                 .unwrap_or_default(),
         });
     }
-    report.frames_loaded = pixels.len_of(Axis(0));
     let mut meta = StackMeta::new(path, SourceKind::Tiff, ChannelOrder::Gray);
     if dtype != "uint8" {
         meta.original_dtype = Some(dtype.into());
@@ -536,8 +541,8 @@ pub fn load_tiff(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded
     }
     meta.frame_step = report.frame_step;
     meta.source_frames = settled.source_frames.into();
-    Ok(Loaded {
-        stack: FrameStack::from_array(pixels, meta),
-        report,
-    })
+    let (stack, cache_use) = matrix.finish(&settled.keep, meta)?;
+    report.frames_loaded = stack.len();
+    report.cache = cache_use;
+    Ok(Loaded { stack, report })
 }

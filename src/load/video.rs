@@ -11,8 +11,9 @@ use ffmpeg_next as ffmpeg;
 use ndarray::{Array4, ArrayView3, ArrayViewMut3, ShapeBuilder};
 
 use super::Loaded;
+use super::cache::{EntryWriter, Slot};
 use super::error::LoadError;
-use super::guard;
+use super::guard::{self, Placement};
 use super::options::LoadOptions;
 use super::report::LoadReport;
 use super::shape::{FrameGeometry, Shaper};
@@ -263,7 +264,12 @@ impl Converter {
 }
 
 /// Loads the frames of a video.
-pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loaded, LoadError> {
+pub fn load_video(
+    path: &Path,
+    options: &LoadOptions,
+    cache: Option<&Slot>,
+    job: &Job,
+) -> Result<Loaded, LoadError> {
     let err = |message: String| LoadError::Video {
         path: path.to_path_buf(),
         message,
@@ -280,10 +286,24 @@ pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loade
 
     let limit = guard::ram_limit(options);
     let estimated_selection = options.select(probe.estimated_frames, 1).len();
-    let (extra_step, decision) = guard::plan(path, frame_bytes as u64, estimated_selection, limit)?;
-    report.guard = decision;
+    let (extra_step, sink) = match guard::place(path, out, estimated_selection, limit, cache)? {
+        Placement::Ram {
+            extra_step,
+            decision,
+        } => {
+            report.guard = decision;
+            let capacity = options.select(probe.estimated_frames, extra_step).len();
+            // Reserved from the (checked) estimate, never past the RAM limit.
+            let reserve = capacity
+                .saturating_mul(frame_bytes)
+                .min(usize::try_from(limit).unwrap_or(usize::MAX));
+            (extra_step, Sink::Ram(Vec::with_capacity(reserve)))
+        }
+        Placement::Cache(writer) => (1, Sink::Cache(writer, vec![0; frame_bytes])),
+    };
     report.frame_step = options.requested_step() * extra_step;
     let capacity = options.select(probe.estimated_frames, extra_step).len();
+    let timing = seek_to_start(&mut decoding, options.range.start);
 
     let total = options
         .range
@@ -297,27 +317,40 @@ pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loade
         options,
         extra_step,
         limit_bytes: limit,
-        // Reserved from the (checked) estimate, never past the RAM limit.
-        data: Vec::with_capacity(
-            capacity
-                .saturating_mul(frame_bytes)
-                .min(usize::try_from(limit).unwrap_or(usize::MAX)),
-        ),
+        sink,
+        cache,
+        estimated_frames: estimated_selection,
+        cache_error: None,
         source_frames: Vec::with_capacity(capacity.min(1 << 20)),
         index: 0,
+        timing,
+        first_decoded: None,
+        overshot: false,
         convert_failures: 0,
         first_convert_failure: None,
         stopped_at_limit: false,
     };
+    let mut pumped = decoding.pump(job, |decoder| collector.drain(decoder, job))?;
+    if collector.overshot {
+        // The seek landed past the first frame wanted: decode from the start instead.
+        decoding = open(path)?;
+        collector.timing = None;
+        collector.overshot = false;
+        collector.first_decoded = None;
+        collector.index = 0;
+        pumped = decoding.pump(job, |decoder| collector.drain(decoder, job))?;
+    }
     let Pumped {
         decode_errors,
         first_error,
         read_error,
         stopped,
-    } = decoding.pump(job, |decoder| collector.drain(decoder, job))?;
+    } = pumped;
+    let seeked_to = collector.timing.and(collector.first_decoded);
 
     let Collector {
-        data,
+        sink,
+        cache_error,
         source_frames,
         index,
         convert_failures,
@@ -325,6 +358,9 @@ pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loade
         stopped_at_limit,
         ..
     } = collector;
+    if let Some(e) = cache_error {
+        return Err(e);
+    }
     let n = source_frames.len();
     if n == 0 {
         let cause = read_error
@@ -368,17 +404,85 @@ pub fn load_video(path: &Path, options: &LoadOptions, job: &Job) -> Result<Loade
             "stopped at the RAM limit after {n} frames; raise --max-ram or add --step"
         ));
     }
-    let pixels = Array4::from_shape_vec((n, out.height, out.width, out.channels), data)
-        .map_err(|e| err(format!("internal shape error: {e}")))?;
+    if let Some(keyframe) = seeked_to {
+        report.notes.push(format!(
+            "decoding started at the keyframe at frame {keyframe} (seeked, not decoded from the start)"
+        ));
+    }
     report.frames_loaded = n;
     let mut meta = StackMeta::new(path, SourceKind::Video, crate::stack::ChannelOrder::Rgb);
     meta.fps = probe.fps;
     meta.duration_secs = probe.duration_secs;
     meta.frame_step = report.frame_step;
     meta.source_frames = source_frames.into();
-    Ok(Loaded {
-        stack: FrameStack::from_array(pixels, meta),
-        report,
+    let stack = match sink {
+        Sink::Ram(data) => {
+            let pixels = Array4::from_shape_vec((n, out.height, out.width, out.channels), data)
+                .map_err(|e| err(format!("internal shape error: {e}")))?;
+            FrameStack::from_array(pixels, meta)
+        }
+        Sink::Cache(writer, _) => {
+            let (stack, used) = writer.finish(meta)?;
+            report.cache = Some(used);
+            stack
+        }
+    };
+    Ok(Loaded { stack, report })
+}
+
+/// Where a video's selected frames go.
+enum Sink {
+    /// A growing matrix in RAM.
+    Ram(Vec<u8>),
+    /// A frame cache entry, and one frame's buffer to convert into.
+    Cache(EntryWriter, Vec<u8>),
+}
+
+/// Source frame numbers from a stream's timestamps, for a stream with a constant rate.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    /// The timestamp of frame 0.
+    origin: i64,
+    /// Seconds per timestamp unit.
+    time_base: f64,
+    fps: f64,
+}
+
+impl Timing {
+    fn index(&self, ts: i64) -> Option<usize> {
+        let frame = (ts.checked_sub(self.origin)? as f64 * self.time_base * self.fps).round();
+        (frame.is_finite() && frame >= 0.0 && frame < usize::MAX as f64).then_some(frame as usize)
+    }
+}
+
+/// Seeks to the keyframe at or before source frame `start`, so a late range is not decoded
+/// from the start. Frame numbers then come from timestamps, which needs a constant frame
+/// rate; returns `None` (and leaves the stream where it was) when that is not known or the
+/// container cannot seek.
+fn seek_to_start(decoding: &mut Decoding, start: usize) -> Option<Timing> {
+    if start == 0 {
+        return None;
+    }
+    let stream = decoding.input.stream(decoding.stream_index)?;
+    let fps = rational(stream.avg_frame_rate())?;
+    // A variable rate has no frame number in a timestamp.
+    if rational(stream.rate()).is_none_or(|r| (r - fps).abs() > 1e-6 * fps) {
+        return None;
+    }
+    let time_base = rational(stream.time_base())?;
+    let origin = match stream.start_time() {
+        ffmpeg::ffi::AV_NOPTS_VALUE => 0,
+        t => t,
+    };
+    // Half a frame early, so that rounding cannot land past the frame wanted.
+    let target_secs = origin as f64 * time_base + (start as f64 - 0.5) / fps;
+    let target = (target_secs * f64::from(ffmpeg::ffi::AV_TIME_BASE)) as i64;
+    decoding.input.seek(target, ..target).ok()?;
+    decoding.decoder.flush();
+    Some(Timing {
+        origin,
+        time_base,
+        fps,
     })
 }
 
@@ -389,10 +493,21 @@ struct Collector<'a> {
     options: &'a LoadOptions,
     extra_step: usize,
     limit_bytes: u64,
-    data: Vec<u8>,
+    sink: Sink,
+    /// Where the frames move when the RAM matrix reaches the limit (the header's frame
+    /// count can be wrong or missing).
+    cache: Option<&'a Slot>,
+    estimated_frames: usize,
+    cache_error: Option<LoadError>,
     source_frames: Vec<usize>,
     /// Index of the next decoded frame in the source.
     index: usize,
+    /// Frame numbers from timestamps, after a seek.
+    timing: Option<Timing>,
+    /// The source index of the first frame decoded.
+    first_decoded: Option<usize>,
+    /// The first frame decoded after a seek comes after the first one wanted.
+    overshot: bool,
     convert_failures: usize,
     first_convert_failure: Option<String>,
     stopped_at_limit: bool,
@@ -403,35 +518,83 @@ impl Collector<'_> {
     fn drain(&mut self, decoder: &mut ffmpeg::decoder::Video, job: &Job) -> bool {
         let out = self.converter.output();
         let frame_bytes = out.bytes();
+        let shape = (out.height, out.width, out.channels);
         while decoder.receive_frame(&mut self.decoded).is_ok() {
+            let before = self.index;
+            if let Some(timing) = self.timing
+                && let Some(index) = self.decoded.timestamp().and_then(|ts| timing.index(ts))
+            {
+                // Timestamps that repeat or step back keep counting on from the last frame.
+                self.index = index.max(self.index);
+            }
+            if self.first_decoded.is_none() {
+                self.first_decoded = Some(self.index);
+                if self.timing.is_some() && self.index > self.options.range.start {
+                    self.overshot = true;
+                    return false;
+                }
+            }
             if self.options.range.end.is_some_and(|end| self.index >= end) {
                 return false;
             }
             if self.options.keeps(self.index, self.extra_step) {
-                // The header's frame count can be wrong; the limit holds regardless.
-                if (self.data.len() + frame_bytes) as u64 > self.limit_bytes {
-                    self.stopped_at_limit = true;
-                    return false;
+                if let Sink::Ram(data) = &mut self.sink
+                    && (data.len() + frame_bytes) as u64 > self.limit_bytes
+                {
+                    // The header's frame count can be wrong; the limit holds regardless.
+                    let Some(slot) = self.cache else {
+                        self.stopped_at_limit = true;
+                        return false;
+                    };
+                    let moved = slot.begin(out, self.estimated_frames).and_then(|mut w| {
+                        for frame in data.chunks_exact(frame_bytes) {
+                            w.push(frame)?;
+                        }
+                        Ok(w)
+                    });
+                    match moved {
+                        Ok(writer) => self.sink = Sink::Cache(writer, vec![0; frame_bytes]),
+                        Err(e) => {
+                            self.cache_error = Some(e);
+                            return false;
+                        }
+                    }
                 }
-                let start = self.data.len();
-                self.data.resize(start + frame_bytes, 0);
-                let result = ArrayViewMut3::from_shape(
-                    (out.height, out.width, out.channels),
-                    &mut self.data[start..],
-                )
-                .map_err(|e| e.to_string())
-                .and_then(|slot| self.converter.convert(&self.decoded, slot));
+                let result = match &mut self.sink {
+                    Sink::Ram(data) => {
+                        let start = data.len();
+                        data.resize(start + frame_bytes, 0);
+                        let converted = ArrayViewMut3::from_shape(shape, &mut data[start..])
+                            .map_err(|e| e.to_string())
+                            .and_then(|slot| self.converter.convert(&self.decoded, slot));
+                        if converted.is_err() {
+                            data.truncate(start);
+                        }
+                        converted
+                    }
+                    Sink::Cache(writer, buffer) => {
+                        let converted = ArrayViewMut3::from_shape(shape, buffer.as_mut_slice())
+                            .map_err(|e| e.to_string())
+                            .and_then(|slot| self.converter.convert(&self.decoded, slot));
+                        if converted.is_ok()
+                            && let Err(e) = writer.push(buffer)
+                        {
+                            self.cache_error = Some(e);
+                            return false;
+                        }
+                        converted
+                    }
+                };
                 match result {
                     Ok(()) => self.source_frames.push(self.index),
                     Err(e) => {
-                        self.data.truncate(start);
                         self.convert_failures += 1;
                         self.first_convert_failure.get_or_insert(e);
                     }
                 }
             }
             self.index += 1;
-            job.advance(1);
+            job.advance(self.index.saturating_sub(before) as u64);
         }
         true
     }
