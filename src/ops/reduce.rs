@@ -1,8 +1,9 @@
 //! Reductions over frames: one `f32` image (`h × w × c`) from a range of frames.
 //!
-//! The work is split into bands of rows; each band streams over every frame of the range and
-//! accumulates in integers, so each byte of the stack is read once per op and the result is
-//! exact (std from exact integer sums, no cancellation). Median uses a 256-bin count per
+//! The work is split into bands of rows that accumulate in integers, in parallel; the frames
+//! are read front to back, a window at a time, so each byte of the stack is read once per op
+//! (a memory-mapped stack streams from disk in order) and the result is exact (std from exact
+//! integer sums, no cancellation). Median uses a 256-bin count per
 //! element: O(n), exact, no sorting. Works the same on owned and memory-mapped stacks.
 
 use std::ops::Range;
@@ -64,6 +65,52 @@ fn band_rows(row_elems: usize, bytes_per_elem: usize) -> usize {
     (BAND_BYTES / (row_elems * bytes_per_elem).max(1)).max(1)
 }
 
+/// Accumulator bytes alive at once. Mean, max, min and std of any usual frame size fit in one
+/// pass over the frames; median (a 256-bin count per element) takes a few.
+const PASS_ACC_BYTES: usize = 256 << 20;
+
+/// Bytes of frames every band takes in one go before the bands move on together: the stack
+/// is read front to back, a window at a time, so a memory-mapped file larger than RAM streams
+/// in from disk once instead of once per band. A window this large keeps the accumulator
+/// traffic small even for median's 1 KiB of counts per element, and a stack that fits in one
+/// window is reduced band by band over all its frames.
+const WINDOW_BYTES: usize = 1 << 30;
+
+/// How much memory a reduction keeps in flight: [`WINDOW_BYTES`] and [`PASS_ACC_BYTES`]
+/// (tests make them small to cover the windows and passes on small stacks).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    window_bytes: usize,
+    pass_acc_bytes: usize,
+}
+
+const LIMITS: Limits = Limits {
+    window_bytes: WINDOW_BYTES,
+    pass_acc_bytes: PASS_ACC_BYTES,
+};
+
+/// Faults in the pages of `frames` in order, one byte a page: on a memory-mapped stack the
+/// kernel sees a sequential read and reads ahead; on a stack in RAM it costs next to nothing.
+fn touch_in_order(frames: ArrayView4<u8>) {
+    const PAGE: usize = 4096;
+    for frame in frames.outer_iter() {
+        match frame.to_slice() {
+            Some(bytes) => {
+                for i in (0..bytes.len()).step_by(PAGE) {
+                    std::hint::black_box(bytes[i]);
+                }
+            }
+            None => {
+                for row in frame.outer_iter() {
+                    if let Some(&b) = row.iter().next() {
+                        std::hint::black_box(b);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Streams every frame of `range` over each band of rows, in parallel across bands.
 /// `visit(frame_row_bytes, band_accumulator_row)` is called for every row of every frame;
 /// `finish(band_accumulator, band_output)` turns a band's accumulator into `f32` values.
@@ -74,6 +121,7 @@ fn reduce_bands<A, V, F>(
     acc_init: A,
     visit: V,
     finish: F,
+    limits: Limits,
     job: &Job,
 ) -> Result<Array3<f32>, ReduceError>
 where
@@ -83,35 +131,85 @@ where
 {
     let (h, w, c) = (stack.shape()[1], stack.shape()[2], stack.shape()[3]);
     let row_elems = w * c;
-    let rows_per_band = band_rows(row_elems, acc_per_elem * std::mem::size_of::<A>());
+    let acc_elem_bytes = acc_per_elem * std::mem::size_of::<A>();
+    let rows_per_band = band_rows(row_elems, acc_elem_bytes);
+    let band_elems = rows_per_band * row_elems;
+    let bands_per_pass = (limits.pass_acc_bytes / (band_elems * acc_elem_bytes).max(1)).max(1);
     let mut out = vec![0f32; h * w * c];
     let frames = stack.slice(s![range.clone(), .., .., ..]);
     job.set_total(h.div_ceil(rows_per_band) as u64);
-    out.par_chunks_mut(rows_per_band * row_elems)
-        .enumerate()
-        .try_for_each(|(band, out_band)| -> Result<(), ReduceError> {
-            job.check()?;
-            let y0 = band * rows_per_band;
-            let rows = out_band.len() / row_elems;
-            let mut acc = vec![acc_init.clone(); rows * row_elems * acc_per_elem];
-            for frame in frames.outer_iter() {
-                // Contiguous frames (owned, or a mapped file without crop) hand over the whole
-                // band at once; strided windows go row by row.
-                let band = frame.slice_move(s![y0..y0 + rows, .., ..]);
-                if let Some(bytes) = band.to_slice() {
-                    visit(bytes, &mut acc);
-                    continue;
-                }
-                for r in 0..rows {
-                    let bytes = row_bytes(frame, y0 + r);
-                    let start = r * row_elems * acc_per_elem;
-                    visit(&bytes, &mut acc[start..start + row_elems * acc_per_elem]);
-                }
+    // Adds the rows `y0..y0 + rows` of every frame of `chunk` to a band's accumulator.
+    let accumulate = |chunk: ArrayView4<u8>, y0: usize, rows: usize, acc: &mut [A]| {
+        for frame in chunk.outer_iter() {
+            // Contiguous frames (owned, or a mapped file without crop) hand over the whole
+            // band at once; strided windows go row by row.
+            let band = frame.slice_move(s![y0..y0 + rows, .., ..]);
+            if let Some(bytes) = band.to_slice() {
+                visit(bytes, acc);
+                continue;
             }
-            finish(&acc, out_band);
-            job.advance(1);
-            Ok(())
-        })?;
+            for r in 0..rows {
+                let bytes = row_bytes(frame, y0 + r);
+                let at = r * row_elems * acc_per_elem;
+                visit(&bytes, &mut acc[at..at + row_elems * acc_per_elem]);
+            }
+        }
+    };
+    let step = (limits.window_bytes / (h * row_elems).max(1)).max(1);
+    if range.len() <= step {
+        // One window: each band goes over all the frames with only its own accumulator
+        // alive, after the pages were faulted in, in order.
+        touch_in_order(frames);
+        out.par_chunks_mut(band_elems).enumerate().try_for_each(
+            |(band, out_band)| -> Result<(), ReduceError> {
+                job.check()?;
+                let rows = out_band.len() / row_elems;
+                let mut acc = vec![acc_init.clone(); rows * row_elems * acc_per_elem];
+                accumulate(frames, band * rows_per_band, rows, &mut acc);
+                finish(&acc, out_band);
+                job.advance(1);
+                Ok(())
+            },
+        )?;
+        return Ok(
+            Array3::from_shape_vec((h, w, c), out).unwrap_or_else(|_| Array3::zeros((h, w, c)))
+        );
+    }
+    let window =
+        |start: usize| frames.slice(s![start..(start + step).min(range.len()), .., .., ..]);
+    let starts: Vec<usize> = (0..range.len()).step_by(step).collect();
+    for (pass, pass_out) in out.chunks_mut(bands_per_pass * band_elems).enumerate() {
+        let first_band = pass * bands_per_pass;
+        let mut bands: Vec<(usize, usize, Vec<A>)> = pass_out
+            .chunks(band_elems)
+            .enumerate()
+            .map(|(b, chunk)| {
+                let rows = chunk.len() / row_elems;
+                let acc = vec![acc_init.clone(); rows * row_elems * acc_per_elem];
+                ((first_band + b) * rows_per_band, rows, acc)
+            })
+            .collect();
+        touch_in_order(window(0));
+        for (k, &start) in starts.iter().enumerate() {
+            job.check()?;
+            let chunk = window(start);
+            let next = starts.get(k + 1).map(|&n| window(n));
+            // The next window streams in while this one is reduced.
+            rayon::join(
+                || next.map(touch_in_order),
+                || {
+                    bands
+                        .par_iter_mut()
+                        .for_each(|(y0, rows, acc)| accumulate(chunk, *y0, *rows, acc))
+                },
+            );
+        }
+        pass_out
+            .par_chunks_mut(band_elems)
+            .zip(bands.par_iter())
+            .for_each(|(o, (_, _, acc))| finish(acc, o));
+        job.advance(bands.len() as u64);
+    }
     Ok(Array3::from_shape_vec((h, w, c), out).unwrap_or_else(|_| Array3::zeros((h, w, c))))
 }
 
@@ -138,6 +236,7 @@ fn sum_bands<A: SumAcc>(
     stack: ArrayView4<u8>,
     range: Range<usize>,
     scale: f64,
+    limits: Limits,
     job: &Job,
 ) -> Result<Array3<f32>, ReduceError> {
     reduce_bands(
@@ -155,6 +254,7 @@ fn sum_bands<A: SumAcc>(
                 *o = (a.to_f64() * scale) as f32;
             }
         },
+        limits,
         job,
     )
 }
@@ -182,6 +282,16 @@ pub fn reduce(
     range: Option<Range<usize>>,
     job: &Job,
 ) -> Result<Array3<f32>, ReduceError> {
+    reduce_within(stack, op, range, LIMITS, job)
+}
+
+fn reduce_within(
+    stack: ArrayView4<u8>,
+    op: ReduceOp,
+    range: Option<Range<usize>>,
+    limits: Limits,
+    job: &Job,
+) -> Result<Array3<f32>, ReduceError> {
     let range = checked_range(range, stack.shape()[0])?;
     let n = range.len();
     match op {
@@ -193,9 +303,9 @@ pub fn reduce(
             };
             // u32 holds 16.8 M frames of 255; longer stacks take the u64 path.
             if n < (u32::MAX / 255) as usize {
-                sum_bands::<u32>(stack, range, scale, job)
+                sum_bands::<u32>(stack, range, scale, limits, job)
             } else {
-                sum_bands::<u64>(stack, range, scale, job)
+                sum_bands::<u64>(stack, range, scale, limits, job)
             }
         }
         ReduceOp::Max | ReduceOp::Min => {
@@ -221,6 +331,7 @@ pub fn reduce(
                         *o = f32::from(a);
                     }
                 },
+                limits,
                 job,
             )
         }
@@ -245,6 +356,7 @@ pub fn reduce(
                     *o = var.sqrt() as f32;
                 }
             },
+            limits,
             job,
         ),
         ReduceOp::Median => reduce_bands(
@@ -262,6 +374,7 @@ pub fn reduce(
                     *o = median_of_histogram(hist, n);
                 }
             },
+            limits,
             job,
         ),
     }
@@ -419,13 +532,23 @@ mod tests {
                 ReduceOp::Std,
                 ReduceOp::Median,
             ] {
-                let got = reduce(stack.view(), op, Some(range.clone()), &Job::new()).unwrap();
                 let want = naive(&stack, op, range.clone());
-                for (g, w) in got.iter().zip(want.iter()) {
-                    assert!(
-                        (g - w).abs() <= 1e-3 * w.abs().max(1.0),
-                        "{op:?} {shape:?}: {g} vs {w}"
-                    );
+                // One window for all frames; and windows of two frames with one band per
+                // pass, as a stack far larger than RAM is read.
+                let small = Limits {
+                    window_bytes: 2 * h * w * c,
+                    pass_acc_bytes: 1,
+                };
+                for limits in [LIMITS, small] {
+                    let got =
+                        reduce_within(stack.view(), op, Some(range.clone()), limits, &Job::new())
+                            .unwrap();
+                    for (g, w) in got.iter().zip(want.iter()) {
+                        assert!(
+                            (g - w).abs() <= 1e-3 * w.abs().max(1.0),
+                            "{op:?} {shape:?} {limits:?}: {g} vs {w}"
+                        );
+                    }
                 }
             }
         }
