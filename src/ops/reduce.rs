@@ -113,12 +113,12 @@ fn touch_in_order(frames: ArrayView4<u8>) {
 
 /// Streams every frame of `range` over each band of rows, in parallel across bands.
 /// `visit(frame_row_bytes, band_accumulator_row)` is called for every row of every frame;
+/// `(acc_per_elem, acc_init)` sizes and starts the accumulators;
 /// `finish(band_accumulator, band_output)` turns a band's accumulator into `f32` values.
 fn reduce_bands<A, V, F>(
     stack: ArrayView4<u8>,
     range: Range<usize>,
-    acc_per_elem: usize,
-    acc_init: A,
+    (acc_per_elem, acc_init): (usize, A),
     visit: V,
     finish: F,
     limits: Limits,
@@ -242,8 +242,7 @@ fn sum_bands<A: SumAcc>(
     reduce_bands(
         stack,
         range,
-        1,
-        A::default(),
+        (1, A::default()),
         |bytes, acc| {
             for (a, &b) in acc.iter_mut().zip(bytes) {
                 *a += A::from(b);
@@ -313,8 +312,7 @@ fn reduce_within(
             reduce_bands(
                 stack,
                 range,
-                1,
-                if is_max { 0u8 } else { 255u8 },
+                (1, if is_max { 0u8 } else { 255u8 }),
                 |bytes, acc| {
                     if is_max {
                         for (a, &b) in acc.iter_mut().zip(bytes) {
@@ -338,8 +336,7 @@ fn reduce_within(
         ReduceOp::Std => reduce_bands(
             stack,
             range,
-            2,
-            0u64,
+            (2, 0u64),
             |bytes, acc| {
                 for (pair, &b) in acc.chunks_exact_mut(2).zip(bytes) {
                     let v = u64::from(b);
@@ -362,8 +359,7 @@ fn reduce_within(
         ReduceOp::Median => reduce_bands(
             stack,
             range,
-            256,
-            0u32,
+            (256, 0u32),
             |bytes, acc| {
                 for (i, &b) in bytes.iter().enumerate() {
                     acc[i * 256 + usize::from(b)] += 1;
