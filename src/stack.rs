@@ -208,6 +208,18 @@ struct MappedFrames {
 }
 
 impl MappedFrames {
+    /// The bytes of the map that frame `index` covers.
+    fn frame_span(&self, index: usize) -> Option<std::ops::Range<usize>> {
+        let [n, h, w, c] = self.shape;
+        if index >= n || h == 0 || w == 0 || c == 0 {
+            return None;
+        }
+        let [s0, s1, s2, s3] = self.strides;
+        let start = self.offset + index * s0;
+        let last = start + (h - 1) * s1 + (w - 1) * s2 + (c - 1) * s3;
+        Some(start..last + 1)
+    }
+
     fn view(&self) -> ArrayView4<'_, u8> {
         let data = self.map.get(self.offset..).unwrap_or(&[]);
         #[allow(clippy::expect_used)] // shape and strides were checked against the map in new().
@@ -323,6 +335,30 @@ impl FrameStack {
         self.shape().iter().product()
     }
 
+    /// Whether frame `index` can be read without waiting for the disk: always for pixels in
+    /// RAM; for a mapped stack, whether the OS holds every page of the frame now.
+    pub fn frame_resident(&self, index: usize) -> bool {
+        let Storage::Mapped(m) = &self.storage else {
+            return true;
+        };
+        let Some(span) = m.frame_span(index) else {
+            return true;
+        };
+        resident(&m.map, span)
+    }
+
+    /// Asks the OS to read frame `index` of a mapped stack in the background, so that a
+    /// later read does not wait; nothing for pixels in RAM.
+    pub fn prefetch_frame(&self, index: usize) {
+        if let Storage::Mapped(m) = &self.storage
+            && let Some(span) = m.frame_span(index)
+        {
+            let _ = m
+                .map
+                .advise_range(memmap2::Advice::WillNeed, span.start, span.len());
+        }
+    }
+
     /// True when the pixels live in a memory-mapped file rather than in RAM.
     pub fn is_mapped(&self) -> bool {
         matches!(self.storage, Storage::Mapped(_))
@@ -357,6 +393,30 @@ impl FrameStack {
             Storage::Mapped(m) => m.view().to_owned(),
         }
     }
+}
+
+/// Whether every page of `span` of `map` is in memory (`mincore`). Unknown counts as yes,
+/// so a failed query never holds a frame back.
+fn resident(map: &Mmap, span: std::ops::Range<usize>) -> bool {
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    let Some(bytes) = map.get(span.clone()) else {
+        return true;
+    };
+    let addr = bytes.as_ptr() as usize;
+    let aligned = addr - addr % page.max(1);
+    let len = addr + bytes.len() - aligned;
+    let mut pages = vec![0u8; len.div_ceil(page.max(1))];
+    // SAFETY: `aligned..aligned + len` lies within the live map (rounded down to its page,
+    // which the map starts on), and `pages` has one byte for each of its pages.
+    let ok = unsafe {
+        libc::mincore(
+            aligned as *mut libc::c_void,
+            len,
+            pages.as_mut_ptr().cast::<libc::c_uchar>(),
+        )
+    } == 0;
+    !ok || pages.iter().all(|p| p & 1 == 1)
 }
 
 /// The frame rate assumed for sources without one (image folders, `.npy`, TIFF): one frame
@@ -466,6 +526,9 @@ mod tests {
         assert!(s.is_mapped());
         assert_eq!(s.frame(1).map(|f| f[[1, 1, 0]]), Some(16 + 64 + 4 + 1));
         assert_eq!(s.meta().channels, ChannelOrder::Gray);
+        // The file was just written: its pages are in memory.
+        assert!(s.frame_resident(0) && s.frame_resident(1) && s.frame_resident(9));
+        s.prefetch_frame(1);
         let too_big = FrameStack::from_mapped(map, 200, [2, 4, 4, 1], [64, 4, 1, 1], meta());
         assert!(too_big.is_err());
     }

@@ -647,6 +647,12 @@ fn every_window_and_plot_has_a_snapshot() {
     // field holds where this checkout is.
     let estimate = h.get_by_label_contains("loads 40 frames").rect();
     h.mask(estimate);
+    // The frame cache line names this machine's cache folder and what it holds.
+    let cache_line = h.get_by_label_contains("frame cache:").rect();
+    h.mask(egui::Rect::from_min_size(
+        cache_line.min,
+        egui::vec2(450.0, cache_line.height()),
+    ));
     // The path field lies between its label and the Folder… button, which do not move
     // whatever the path; the field's own node grows with a long path.
     let label = h.get_by_label("Path").rect();
@@ -697,4 +703,57 @@ fn interpolated_playback_shows_blends_between_frames() {
     wait_until(&mut h, "the playback blender", |app| {
         app.blend_device().is_some()
     });
+}
+
+#[test]
+fn the_load_dialog_sends_a_stack_over_the_ram_limit_to_the_frame_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("frames");
+    let mut h = harness();
+    {
+        let form = &mut h.state_mut().settings_mut().load;
+        form.max_ram = "100K".into();
+        form.cache = "folder".into();
+        form.cache_dir = cache.display().to_string();
+    }
+    let probe = |h: &mut Harness<'_, App>, text: &str| {
+        h.state_mut().open_dialog(sample().display().to_string());
+        let started = Instant::now();
+        while h.query_by_label_contains(text).is_none() {
+            assert!(started.elapsed() < Duration::from_secs(60), "no '{text}'");
+            std::thread::sleep(Duration::from_millis(10));
+            h.step();
+        }
+    };
+    // Every frame, to disk, rather than one in three by the memory guard.
+    probe(&mut h, "over the RAM limit");
+    h.get_by_label_contains("loads 40 frames");
+    h.get_by_label_contains("frame cache: 0 entries");
+    assert!(h.query_by_label_contains("memory guard").is_none());
+    h.get_by_label("Load").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the stack to load", |app| {
+        app.stack_shape().is_some()
+    });
+    assert_eq!(h.state().stack_shape(), Some([40, 120, 160, 3]));
+    let entry = h
+        .state()
+        .stack_cache()
+        .expect("mapped from the cache")
+        .clone();
+    assert!(!entry.reused && entry.entry.starts_with(&cache));
+    h.get_by_label_contains("memory-mapped");
+
+    // The dialog counts the entry and clears it; the open stack keeps its frames.
+    probe(&mut h, "frame cache: 1 entry");
+    h.get_by_label("Clear").click();
+    h.run_steps(3);
+    h.get_by_label_contains("frame cache: 0 entries");
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    h.key_press(egui::Key::End);
+    h.run_steps(3);
+    h.get_by_label("frame 39 / 40");
+    assert_eq!(h.state().frame(), Some(39));
 }

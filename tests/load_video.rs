@@ -423,3 +423,48 @@ fn a_cancelled_or_refused_cache_load_leaves_no_entry() {
         files_in(&cache_dir)
     );
 }
+
+#[test]
+fn gray_from_yuv_clips_is_the_bytes_ffmpeg_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    // Limited-range H.264 (yuv420p) and full-range Motion JPEG (yuvj422p).
+    for (name, codec) in [
+        ("h264.mp4", ["-c:v", "libx264", "-pix_fmt", "yuv420p"]),
+        ("mjpeg.avi", ["-c:v", "mjpeg", "-pix_fmt", "yuvj422p"]),
+    ] {
+        let clip = dir.path().join(name);
+        let made = output(
+            std::process::Command::new("ffmpeg")
+                .args([
+                    "-v",
+                    "error",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "testsrc2=size=96x64:rate=10",
+                ])
+                .args(["-frames:v", "6"])
+                .args(codec)
+                .arg(&clip),
+        );
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let raw = output(
+            std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-i"])
+                .arg(&clip)
+                .args(["-pix_fmt", "gray", "-f", "rawvideo", "-"]),
+        );
+        assert!(raw.status.success());
+        let loaded = load(&clip, &gray(None), &Job::new()).unwrap();
+        assert_eq!(loaded.stack.shape(), [6, 64, 96, 1], "{name}");
+        assert_eq!(
+            loaded.stack.view().as_slice().unwrap(),
+            &raw.stdout[..],
+            "{name}: every byte as ffmpeg's gray"
+        );
+    }
+}

@@ -40,6 +40,20 @@ impl App {
                 self.panels.load = Some(LoadDialog::new(path, self.settings.load.clone()));
             }
             Command::CloseLoadDialog => self.panels.load = None,
+            Command::ClearCache(dir) => {
+                // Entries mapped by open stacks stay readable: unlinking keeps mapped pages.
+                match crate::load::cache::Cache::new(&dir, None).clear(None) {
+                    Ok(c) => self.info(format!(
+                        "frame cache: removed {} entries, {}",
+                        c.entries,
+                        crate::load::human_bytes(c.bytes)
+                    )),
+                    Err(e) => self.error(e.to_string()),
+                }
+                if let Some(dialog) = &mut self.panels.load {
+                    dialog.refresh_cache();
+                }
+            }
             Command::Open {
                 path,
                 options,

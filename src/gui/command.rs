@@ -30,6 +30,8 @@ pub enum Command {
     /// The load dialog on a path (empty: none chosen yet).
     OpenDialog(String),
     CloseLoadDialog,
+    /// Empty the frame cache in this folder.
+    ClearCache(PathBuf),
     /// Load `path` (the dialog's form is remembered for next time).
     Open {
         path: PathBuf,

@@ -7,6 +7,7 @@
 //! and the texture; a new line drops the old kymograph; removing a ROI clears the selection.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use eframe::egui;
 use ndarray::{Array2, Array3};
@@ -88,6 +89,9 @@ pub struct Document {
     texture: Option<egui::TextureHandle>,
     /// How much the texture is shrunk to fit the renderer's texture limit (1: not at all).
     texture_shrink: usize,
+    /// A mapped frame being read from disk in the background, and since when: the last
+    /// frame stays on screen meanwhile.
+    reading: Option<(usize, Instant)>,
     /// The last rendered frame (index, values) after normalization and mask, when either is on.
     values: Option<(usize, Array3<f32>)>,
     pub histogram: Option<Histogram>,
@@ -114,6 +118,7 @@ impl Document {
             rendered: None,
             texture: None,
             texture_shrink: 1,
+            reading: None,
             values: None,
             histogram: None,
         }
@@ -246,6 +251,20 @@ impl Document {
     /// per size and then written in place.
     pub fn texture(&mut self, ctx: &egui::Context) -> Option<&egui::TextureHandle> {
         let key = self.render_key();
+        if self.rendered != Some(key) && self.texture.is_some() && !self.paged_in(&key) {
+            // A frame of a mapped stack that is still on disk: the OS reads it in the
+            // background while the window keeps drawing, rather than freezing on the read.
+            // Past the wait the frame is read here, as a slow disk leaves no better choice.
+            let since = match self.reading {
+                Some((frame, since)) if frame == key.frame => since,
+                _ => self.reading.insert((key.frame, Instant::now())).1,
+            };
+            if since.elapsed() < READ_WAIT {
+                ctx.request_repaint_after(Duration::from_millis(15));
+                return self.texture.as_ref();
+            }
+        }
+        self.reading = None;
         if self.rendered != Some(key) || self.texture.is_none() {
             let (w, h) = self.size();
             let made = self
@@ -456,6 +475,31 @@ impl Document {
         new
     }
 
+    /// The frame being read from disk before it is shown, if any.
+    pub fn reading(&self) -> Option<usize> {
+        self.reading.map(|(frame, _)| frame)
+    }
+
+    /// Whether the frames `key` shows are in memory; asks the OS to read those that are not.
+    fn paged_in(&self, key: &RenderKey) -> bool {
+        if key.layer && self.layer.is_some() {
+            return true;
+        }
+        let frames = if key.blend > 0 {
+            vec![key.frame, key.frame + 1]
+        } else {
+            vec![key.frame]
+        };
+        let mut all = true;
+        for frame in frames {
+            if !self.stack.frame_resident(frame) {
+                self.stack.prefetch_frame(frame);
+                all = false;
+            }
+        }
+        all
+    }
+
     pub fn memory_text(&self) -> String {
         let bytes = self.stack.nbytes() as u64;
         if self.stack.is_mapped() {
@@ -465,6 +509,10 @@ impl Document {
         }
     }
 }
+
+/// How long a frame of a mapped stack may take to come in from disk before it is read on
+/// the UI thread anyway.
+const READ_WAIT: Duration = Duration::from_secs(3);
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@ use crate::audio::{
 use crate::display::Colormap;
 use crate::export::ExportSettings;
 use crate::interp::BlendDevice;
-use crate::load::{FrameRange, LoadOptions, Rect, Resize, parse_bytes};
+use crate::load::{CacheChoice, FrameRange, LoadOptions, Rect, Resize, parse_bytes};
 use crate::ops::{NormalizeSettings, ReduceOp, Reference};
 
 /// Everything remembered between runs.
@@ -114,6 +114,10 @@ pub struct LoadForm {
     pub crop: String,
     /// `2G`, `512M`; empty: 60 % of the available memory.
     pub max_ram: String,
+    /// Where frames over the RAM limit go: `auto`, `off` (thin them), or `folder`.
+    pub cache: String,
+    /// The frame cache folder when `cache` is `folder`.
+    pub cache_dir: String,
 }
 
 impl Default for LoadForm {
@@ -127,6 +131,8 @@ impl Default for LoadForm {
             grayscale: false,
             crop: String::new(),
             max_ram: String::new(),
+            cache: "auto".into(),
+            cache_dir: String::new(),
         }
     }
 }
@@ -141,10 +147,23 @@ impl LoadForm {
             resize: optional(&self.resize, |t| t.parse::<Resize>())?,
             grayscale: self.grayscale,
             max_ram_bytes: optional(&self.max_ram, parse_bytes)?,
+            cache: self.cache_choice()?,
             ..LoadOptions::default()
         };
         options.validate()?;
         Ok(options)
+    }
+
+    /// The frame cache the form names, with the command line's meaning of `--cache`.
+    pub fn cache_choice(&self) -> Result<CacheChoice, String> {
+        match self.cache.as_str() {
+            "off" => Ok(CacheChoice::Off),
+            "folder" if self.cache_dir.trim().is_empty() => {
+                Err("choose a folder for the frame cache".into())
+            }
+            "folder" => Ok(CacheChoice::In(self.cache_dir.trim().into())),
+            _ => Ok(CacheChoice::Auto),
+        }
     }
 }
 
@@ -408,6 +427,18 @@ mod tests {
         assert_eq!(o.resize, Some(Resize::Factor(0.5)));
         assert_eq!(o.crop.map(|c| c.width), Some(30));
         assert_eq!(o.max_ram_bytes, Some(1 << 30));
+        assert_eq!(o.cache, CacheChoice::Auto);
+        let cached = |cache: &str, dir: &str| LoadForm {
+            cache: cache.into(),
+            cache_dir: dir.into(),
+            ..LoadForm::default()
+        };
+        assert_eq!(cached("off", "").options().unwrap().cache, CacheChoice::Off);
+        assert_eq!(
+            cached("folder", " /data/cache ").options().unwrap().cache,
+            "/data/cache".parse().unwrap()
+        );
+        assert!(cached("folder", "").options().is_err());
         let bad = LoadForm {
             crop: "1,2".into(),
             ..LoadForm::default()

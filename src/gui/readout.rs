@@ -109,6 +109,11 @@ impl App {
         self.panels.export.outcome.as_ref()
     }
 
+    /// The frame cache entry the open stack is mapped from, if it came from one.
+    pub fn stack_cache(&self) -> Option<&crate::load::cache::CacheUse> {
+        self.doc.as_ref().and_then(|d| d.report.cache.as_ref())
+    }
+
     pub fn status(&self) -> Option<&str> {
         self.status.as_ref().map(|(s, _)| s.as_str())
     }

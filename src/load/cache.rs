@@ -581,7 +581,8 @@ impl EntryWriter {
             temp,
             target: slot.frames_path(),
             dir: cache.dir.clone(),
-            file: Some(BufWriter::with_capacity(8 << 20, file)),
+            // Frames at least this large go straight to the file, without a copy.
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
             frame,
             frames: 0,
             limit,

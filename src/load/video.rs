@@ -181,6 +181,31 @@ struct Converter {
     format: Pixel,
     size: (u32, u32),
     source: (Pixel, u32, u32),
+    /// Gray frames taken straight from a YUV stream's luma plane.
+    luma: Vec<u8>,
+}
+
+/// What swscale makes of a luma byte when it converts `format` to gray at the same size:
+/// limited-range luma (16–235) stretched to 0–255, as `round((y − 16) · 255 / 219)`, and
+/// full-range (`yuvj`) luma unchanged. `None` for formats without a plain 8-bit luma plane.
+fn luma_table(format: Pixel) -> Option<&'static [u8; 256]> {
+    static LIMITED: std::sync::OnceLock<[u8; 256]> = std::sync::OnceLock::new();
+    static FULL: std::sync::OnceLock<[u8; 256]> = std::sync::OnceLock::new();
+    match format {
+        Pixel::YUV420P | Pixel::YUV422P | Pixel::YUV444P | Pixel::NV12 | Pixel::NV21 => {
+            Some(LIMITED.get_or_init(|| {
+                std::array::from_fn(|y| {
+                    ((y as f64 - 16.0) * 255.0 / 219.0)
+                        .round()
+                        .clamp(0.0, 255.0) as u8
+                })
+            }))
+        }
+        Pixel::YUVJ420P | Pixel::YUVJ422P | Pixel::YUVJ444P => {
+            Some(FULL.get_or_init(|| std::array::from_fn(|y| y as u8)))
+        }
+        _ => None,
+    }
 }
 
 impl Converter {
@@ -224,6 +249,7 @@ impl Converter {
             format,
             size,
             source: (Pixel::None, 0, 0),
+            luma: Vec::new(),
         })
     }
 
@@ -233,6 +259,29 @@ impl Converter {
 
     fn convert(&mut self, frame: &VideoFrame, slot: ArrayViewMut3<u8>) -> Result<(), String> {
         let source = (frame.format(), frame.width(), frame.height());
+        // Gray at the source size from YUV is the luma plane through a table: the bytes
+        // swscale gives, at a fraction of its cost (it takes its generic path for this).
+        if self.format == Pixel::GRAY8
+            && (source.1, source.2) == self.size
+            && let Some(table) = luma_table(source.0)
+        {
+            let (w, h) = (self.size.0 as usize, self.size.1 as usize);
+            let stride = frame.stride(0);
+            let data = frame.data(0);
+            self.luma.resize(w * h, 0);
+            for (y, out) in self.luma.chunks_exact_mut(w).enumerate() {
+                let row = data
+                    .get(y * stride..y * stride + w)
+                    .ok_or("the luma plane is shorter than the frame")?;
+                for (o, &v) in out.iter_mut().zip(row) {
+                    *o = table[usize::from(v)];
+                }
+            }
+            let view = ArrayView3::from_shape((h, w, 1), &self.luma[..])
+                .map_err(|e| format!("unexpected frame layout: {e}"))?;
+            self.shaper.apply(view, slot);
+            return Ok(());
+        }
         // Streams may change size or format mid-way; rebuild the scaler when they do.
         if self.scaler.is_none() || self.source != source {
             let scaler = scaling::Context::get(
@@ -474,8 +523,10 @@ fn seek_to_start(decoding: &mut Decoding, start: usize) -> Option<Timing> {
         ffmpeg::ffi::AV_NOPTS_VALUE => 0,
         t => t,
     };
-    // Half a frame early, so that rounding cannot land past the frame wanted.
-    let target_secs = origin as f64 * time_base + (start as f64 - 0.5) / fps;
+    // A quarter frame late, so that a keyframe on the first frame wanted is not missed for
+    // rounding (and the one before it decoded for nothing); any later keyframe is a frame
+    // past it.
+    let target_secs = origin as f64 * time_base + (start as f64 + 0.25) / fps;
     let target = (target_secs * f64::from(ffmpeg::ffi::AV_TIME_BASE)) as i64;
     decoding.input.seek(target, ..target).ok()?;
     decoding.decoder.flush();

@@ -10,11 +10,15 @@ use crate::display::DisplayMapping;
 use crate::gui::command::Command;
 use crate::gui::forms::LoadForm;
 use crate::gui::task::{Poll, Task};
-use crate::load::{self, FrameRange, LoadOptions, Probe, human_bytes};
+use crate::load::cache::Cache;
+use crate::load::{self, CacheChoice, FrameRange, LoadOptions, Probe, human_bytes};
 use crate::ops::{ReduceOp, reduce};
 
 /// Frames the "max over a sample" preview reads.
 const PREVIEW_SAMPLE: usize = 8;
+
+/// A frame cache folder's entries and bytes, or why they could not be read.
+type CacheSummary = Result<(usize, u64), String>;
 
 pub struct LoadDialog {
     pub path: String,
@@ -26,6 +30,9 @@ pub struct LoadDialog {
     sampling: Option<Task<Result<Vec<u8>, String>>>,
     preview: Option<egui::TextureHandle>,
     preview_error: Option<String>,
+    /// The frame cache folder the form names, and its entries and bytes (read when the
+    /// folder changes, not every frame).
+    cache_summary: Option<(PathBuf, CacheSummary)>,
 }
 
 impl LoadDialog {
@@ -40,7 +47,25 @@ impl LoadDialog {
             sampling: None,
             preview: None,
             preview_error: None,
+            cache_summary: None,
         }
+    }
+
+    /// Reads the cache folder's size again (after a clear).
+    pub fn refresh_cache(&mut self) {
+        self.cache_summary = None;
+    }
+
+    fn cache_summary(&mut self) -> Option<&(PathBuf, CacheSummary)> {
+        let dir = self.form.cache_choice().ok()?.dir()?;
+        if self.cache_summary.as_ref().is_none_or(|(d, _)| *d != dir) {
+            let summary = Cache::new(&dir, None)
+                .entries()
+                .map(|e| (e.len(), e.iter().map(|e| e.bytes).sum()))
+                .map_err(|e| e.to_string());
+            self.cache_summary = Some((dir, summary));
+        }
+        self.cache_summary.as_ref()
     }
 
     fn start_probe(&mut self, ctx: &egui::Context) {
@@ -70,6 +95,7 @@ impl LoadDialog {
         let options = LoadOptions {
             range: FrameRange::default(),
             step: (found / PREVIEW_SAMPLE).max(1),
+            cache: CacheChoice::Off,
             ..LoadOptions::default()
         };
         self.sampling = Some(Task::spawn("sampling frames", ctx, move |job| {
@@ -157,7 +183,7 @@ impl LoadDialog {
                     }
                 });
                 ui.separator();
-                self.options_ui(ui);
+                self.options_ui(ui, out);
                 ui.separator();
                 let options = self.form.options();
                 self.estimate_ui(ui, &options);
@@ -183,7 +209,7 @@ impl LoadDialog {
         }
     }
 
-    fn options_ui(&mut self, ui: &mut egui::Ui) {
+    fn options_ui(&mut self, ui: &mut egui::Ui, out: &mut Vec<Command>) {
         let f = &mut self.form;
         egui::Grid::new("load-options")
             .num_columns(2)
@@ -222,7 +248,59 @@ impl LoadDialog {
                         .hint_text("60% of available"),
                 );
                 ui.end_row();
+                ui.label("Frame cache")
+                    .on_hover_text("Where frames over the RAM limit go: decoded once to a file and read from disk, or (off) thinned to fit");
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut f.cache, "auto".to_string(), "auto");
+                    ui.radio_value(&mut f.cache, "off".to_string(), "off");
+                    ui.radio_value(&mut f.cache, "folder".to_string(), "folder");
+                    if f.cache == "folder" {
+                        ui.add(
+                            egui::TextEdit::singleline(&mut f.cache_dir)
+                                .desired_width(160.0)
+                                .hint_text("cache folder"),
+                        );
+                    }
+                });
+                ui.end_row();
             });
+        self.cache_ui(ui, out);
+    }
+
+    /// The cache folder's size, with a button that empties it.
+    fn cache_ui(&mut self, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+        let Some((dir, summary)) = self.cache_summary() else {
+            return;
+        };
+        let dir = dir.clone();
+        match summary {
+            Ok((entries, bytes)) => {
+                let (entries, bytes) = (*entries, *bytes);
+                ui.horizontal(|ui| {
+                    let noun = if entries == 1 { "entry" } else { "entries" };
+                    if ui
+                        .add_enabled(entries > 0, egui::Button::new("Clear"))
+                        .on_hover_text("Remove every entry; stacks open now stay open")
+                        .clicked()
+                    {
+                        out.push(Command::ClearCache(dir.clone()));
+                    }
+                    // Truncated (the whole line on hover) so a long folder does not widen
+                    // the dialog.
+                    ui.add(
+                        egui::Label::new(format!(
+                            "frame cache: {entries} {noun}, {} in {}",
+                            human_bytes(bytes),
+                            dir.display()
+                        ))
+                        .truncate(),
+                    );
+                });
+            }
+            Err(e) => {
+                ui.colored_label(ui.visuals().warn_fg_color, e.clone());
+            }
+        }
     }
 
     fn estimate_ui(&mut self, ui: &mut egui::Ui, options: &Result<LoadOptions, String>) {
@@ -272,6 +350,12 @@ impl LoadDialog {
                 ));
                 if probe.kind == crate::stack::SourceKind::Npy && !options_reshape(options) {
                     ui.label("the .npy file is memory-mapped: it stays on disk");
+                } else if e.to_cache {
+                    ui.label(format!(
+                        "over the RAM limit: every frame is decoded once to the frame cache \
+                         ({} on disk) and read from there",
+                        human_bytes(e.wanted_bytes)
+                    ));
                 } else if e.extra_step > 1 {
                     ui.colored_label(
                         ui.visuals().warn_fg_color,

@@ -40,6 +40,11 @@ pub fn ui(ui: &mut egui::Ui, view: &View, viewer: &Viewer, line: Line) {
             } else {
                 ui.label(format!("zoom {:.0} %", viewer.shown_zoom * 100.0));
             }
+            if let Some(frame) = doc.reading() {
+                ui.separator();
+                ui.spinner();
+                ui.label(format!("reading frame {frame} from disk…"));
+            }
             if doc.blend() > 0 {
                 ui.separator();
                 let device = line.blend_device.unwrap_or("cpu kernel");
