@@ -198,3 +198,68 @@ fn cache_list_and_clear_on_a_populated_cache() {
         "{stderr}"
     );
 }
+
+#[test]
+fn ops_on_a_stack_in_the_frame_cache_equal_the_same_ops_in_ram() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample");
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("frames");
+    let cache_arg = cache.to_str().unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    // Each command runs on the stack in RAM and on the same stack from the cache (the sample
+    // is 2.2 MiB; 100K sends it to disk).
+    let runs: Vec<Vec<String>> = vec![
+        vec![
+            "reduce",
+            sample,
+            "--op",
+            "std",
+            "--subtract",
+            "--window",
+            "5",
+        ],
+        vec![
+            "reduce",
+            sample,
+            "--op",
+            "median",
+            "--mask-shape",
+            "ellipse:80,60,50,40",
+        ],
+        vec![
+            "roi",
+            sample,
+            "--rect",
+            "10,20,30,40",
+            "--probe",
+            "100,60",
+            "--dff",
+        ],
+        vec!["profile", sample, "--line", "10,60,150,60", "--frame", "7"],
+    ]
+    .into_iter()
+    .map(|v| v.into_iter().map(String::from).collect())
+    .collect();
+    for (k, args) in runs.iter().enumerate() {
+        let ext = if args[0] == "reduce" { "npy" } else { "csv" };
+        let mut results = Vec::new();
+        for (where_, extra) in [
+            ("ram", vec![]),
+            ("cache", vec!["--max-ram", "100K", "--cache", cache_arg]),
+        ] {
+            let file = out(&format!("{k}-{where_}.{ext}"));
+            let mut full: Vec<&str> = args.iter().map(String::as_str).collect();
+            full.extend(extra);
+            full.extend(["-o", &file]);
+            let (code, _, stderr) = stackscope(&full);
+            assert_eq!(code, 0, "{full:?}: {stderr}");
+            results.push(std::fs::read(&file).unwrap());
+        }
+        assert!(!results[0].is_empty());
+        assert_eq!(results[0], results[1], "{args:?}: RAM and cache differ");
+    }
+    // Every cached run used one entry (the same source and pixel options).
+    let (_, stdout, _) = stackscope(&["cache", "list", "--json", "--cache-dir", cache_arg]);
+    let entries: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 1);
+}

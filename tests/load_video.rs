@@ -468,3 +468,36 @@ fn gray_from_yuv_clips_is_the_bytes_ffmpeg_gives() {
         );
     }
 }
+
+#[test]
+fn the_cache_limit_evicts_the_least_recently_used_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("cache");
+    let clip = keyframed_clip(dir.path(), 200);
+    // One 100-frame gray entry is 153 856 bytes of frames: the limit holds one, not two.
+    let part = |range: &str| LoadOptions {
+        range: range.parse().unwrap(),
+        cache_limit_bytes: Some(250_000),
+        ..cached(&cache_dir, true)
+    };
+    let cache = Cache::new(&cache_dir, None);
+    let sources = |cache: &Cache| -> Vec<[usize; 4]> {
+        cache.entries().unwrap().iter().map(|e| e.shape).collect()
+    };
+    let first = load(&clip, &part("0:100"), &Job::new()).unwrap();
+    let first_entry = first.report.cache.unwrap().entry;
+    assert_eq!(sources(&cache), vec![[100, 32, 48, 1]]);
+    let second = load(&clip, &part("100:200"), &Job::new()).unwrap();
+    let second_entry = second.report.cache.unwrap().entry;
+    assert_eq!(
+        cache.entries().unwrap().len(),
+        1,
+        "the older entry made room"
+    );
+    assert!(!first_entry.exists() && second_entry.exists());
+    // The evicted entry is decoded again when asked for, and evicts the other in turn.
+    let again = load(&clip, &part("0:100"), &Job::new()).unwrap();
+    assert!(!again.report.cache.unwrap().reused);
+    assert!(first_entry.exists() && !second_entry.exists());
+    assert_eq!(again.stack.view(), first.stack.view());
+}
