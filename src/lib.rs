@@ -7,6 +7,7 @@
 
 pub mod analyze;
 pub mod audio;
+pub mod batch;
 pub mod display;
 pub mod export;
 pub mod gui;

@@ -10,6 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::stackscope;
 use stackscope::Job;
 use stackscope::analyze::{
     self, AnalysisResult, Environment, InstallOutcome, ModelStore, Runtime, RuntimeSettings, Source,
@@ -587,4 +588,220 @@ fn a_damaged_model_is_refused_where_it_is_loaded_and_concurrent_installs_both_su
     ]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("repairs it"), "{stderr}");
+}
+
+/// `n` short clips with picture and sound in `dir/day1` and `dir/day2` (two of each name,
+/// so names must keep their folder), the last one replaced by bytes that are not a video.
+fn collection(dir: &Path, n: usize) -> Vec<PathBuf> {
+    (0..n)
+        .map(|k| {
+            let path = dir
+                .join(format!("day{}", k % 2 + 1))
+                .join(format!("clip{}.mp4", k / 2));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            if k == n - 1 {
+                std::fs::write(&path, b"not a video at all").unwrap();
+                return path;
+            }
+            let made = common::output(
+                std::process::Command::new("ffmpeg")
+                    .args(["-v", "error", "-f", "lavfi", "-i"])
+                    .arg(format!(
+                        "testsrc2=size=64x48:rate=10:duration={}",
+                        1 + k % 3
+                    ))
+                    .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=3"])
+                    .args(["-shortest", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+                    .arg(&path),
+            );
+            assert!(
+                made.status.success(),
+                "{}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+            path
+        })
+        .collect()
+}
+
+fn batch(args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["batch", "analyze"];
+    all.extend(args);
+    stackscope(&all)
+}
+
+fn summary_lines(out: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("summary.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_batch_records_failures_resumes_and_redoes_what_changed() {
+    installed();
+    let dir = tempfile::tempdir().unwrap();
+    let clips = dir.path().join("clips");
+    collection(&clips, 8);
+    let out = dir.path().join("results");
+    let (c, o) = (clips.to_str().unwrap(), out.to_str().unwrap());
+    let base = ["-r", "--glob", "**/*.mp4", "-a", "scenes,vad", "--out", o];
+
+    let (code, stdout, stderr) = batch(&[&[c][..], &base[..]].concat());
+    assert_eq!(code, 3, "some failed: {stdout}{stderr}");
+    assert!(
+        stdout.contains("8 inputs: 7 done, 0 already current, 1 failed"),
+        "{stdout}"
+    );
+    let lines = summary_lines(&out);
+    assert_eq!(lines.len(), 8);
+    let failed: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["outcome"] == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["input"], "day2/clip3.mp4");
+    assert!(failed[0]["error"].as_str().unwrap().contains("clip3.mp4"));
+    // Both clip0.mp4 keep their folder; each result holds both analyzers.
+    for name in ["day1/clip0.mp4", "day2/clip0.mp4"] {
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        let analyzers: Vec<&str> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["analyzer"].as_str().unwrap())
+            .collect();
+        assert_eq!(analyzers, vec!["scenes", "vad"], "{name}");
+        assert!(out.join(format!("{name}.csv")).is_file());
+    }
+
+    // Again: the seven are current, the failure is tried again.
+    let (code, stdout, _) = batch(&[&[c][..], &base[..]].concat());
+    assert_eq!(code, 3);
+    assert!(
+        stdout.contains("0 done, 7 already current, 1 failed"),
+        "{stdout}"
+    );
+    // A lost output is made again, alone.
+    std::fs::remove_file(out.join("day1/clip1.mp4.csv")).unwrap();
+    let (_, stdout, _) = batch(&[&[c][..], &base[..]].concat());
+    assert!(
+        stdout.contains("1 done, 6 already current, 1 failed"),
+        "{stdout}"
+    );
+    // So is a clip that changed.
+    let touched = clips.join("day2/clip0.mp4");
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .append(true)
+        .open(&touched)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let (_, stdout, _) = batch(&[&[c][..], &base[..]].concat());
+    assert!(
+        stdout.contains("1 done, 6 already current, 1 failed"),
+        "{stdout}"
+    );
+    // Another setting redoes every clip.
+    let (_, stdout, _) = batch(&[&[c][..], &base[..], &["--scene-threshold", "0.5"][..]].concat());
+    assert!(
+        stdout.contains("7 done, 0 already current, 1 failed"),
+        "{stdout}"
+    );
+    // Without the damaged clip (a list file), everything is current and the exit code is 0.
+    let list = dir.path().join("good.txt");
+    let names: Vec<String> = (0..7)
+        .map(|k| format!("clips/day{}/clip{}.mp4", k % 2 + 1, k / 2))
+        .collect();
+    std::fs::write(&list, names.join("\n")).unwrap();
+    let (code, stdout, stderr) = batch(&[
+        "--list",
+        list.to_str().unwrap(),
+        "-a",
+        "scenes,vad",
+        "--scene-threshold",
+        "0.5",
+        "--out",
+        dir.path().join("listed").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("7 inputs: 7 done"), "{stdout}");
+}
+
+#[test]
+fn shards_cover_every_clip_once_and_merge_to_the_unsharded_table() {
+    installed();
+    let dir = tempfile::tempdir().unwrap();
+    let clips = dir.path().join("clips");
+    collection(&clips, 8);
+    let c = clips.to_str().unwrap();
+    let run = |out: &Path, shard: Option<&str>| {
+        let o = out.to_str().unwrap();
+        let mut args = vec![c, "-r", "-a", "scenes,vad", "--out", o];
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        batch(&args)
+    };
+    let whole = dir.path().join("whole");
+    assert_eq!(run(&whole, None).0, 3);
+    let sharded = dir.path().join("sharded");
+    // Three processes at once, as three tasks of a job array would run.
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_stackscope"))
+                .args(["batch", "analyze", c, "-r", "-a", "scenes,vad", "--out"])
+                .arg(&sharded)
+                .env("SLURM_ARRAY_TASK_ID", (10 + i).to_string())
+                .env("SLURM_ARRAY_TASK_MIN", "10")
+                .env("SLURM_ARRAY_TASK_COUNT", "3")
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut seen = 0;
+    for mut child in children {
+        let status = common::wait_within(&mut child, common::COMMAND_LIMIT, "a shard");
+        assert!(matches!(status.code(), Some(0 | 3)), "{status:?}");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut text).unwrap();
+        let n: usize = text
+            .split(" inputs")
+            .next()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{text}"));
+        seen += n;
+    }
+    assert_eq!(seen, 8, "every clip in exactly one shard");
+    let state = stackscope::batch::read_state(&sharded).unwrap();
+    assert_eq!(state.len(), 8);
+    let table = |out: &Path| {
+        let t = out.join("table.csv");
+        let (code, stdout, stderr) = stackscope(&[
+            "batch",
+            "merge",
+            out.to_str().unwrap(),
+            "-o",
+            t.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("rows"), "{stdout}");
+        std::fs::read_to_string(t).unwrap()
+    };
+    let (a, b) = (table(&whole), table(&sharded));
+    assert_eq!(a, b, "the sharded run merges to the same table");
+    let rows: Vec<&str> = a.lines().collect();
+    assert_eq!(
+        rows[0],
+        "input,row,analyzer,track,start,end,label,score,payload"
+    );
+    // Seven clips, two analyzers: fourteen summary rows, and the events.
+    assert_eq!(rows.iter().filter(|r| r.contains(",summary,")).count(), 14);
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("day1/clip0.mp4,event,scenes,"))
+    );
 }

@@ -258,6 +258,26 @@ fn ops_on_a_stack_in_the_frame_cache_equal_the_same_ops_in_ram() {
         assert!(!results[0].is_empty());
         assert_eq!(results[0], results[1], "{args:?}: RAM and cache differ");
     }
+    // An export from the cache decodes to the same frames as one from RAM.
+    let mut md5s = Vec::new();
+    for (where_, extra) in [
+        ("ram", vec![]),
+        ("cache", vec!["--max-ram", "100K", "--cache", cache_arg]),
+    ] {
+        let file = out(&format!("export-{where_}.mp4"));
+        let mut full = vec!["export", sample, "-o", &file, "--interp-steps", "1"];
+        full.extend(extra);
+        let (code, _, stderr) = stackscope(&full);
+        assert_eq!(code, 0, "{stderr}");
+        let decoded = common::output(
+            std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-i", &file, "-f", "framemd5", "-"]),
+        );
+        assert!(decoded.status.success());
+        md5s.push(String::from_utf8_lossy(&decoded.stdout).into_owned());
+    }
+    assert!(md5s[0].lines().filter(|l| !l.starts_with('#')).count() >= 79);
+    assert_eq!(md5s[0], md5s[1], "the exports' frames differ");
     // Every cached run used one entry (the same source and pixel options).
     let (_, stdout, _) = stackscope(&["cache", "list", "--json", "--cache-dir", cache_arg]);
     let entries: serde_json::Value = serde_json::from_str(&stdout).unwrap();

@@ -108,14 +108,33 @@ fn a_clip_of_identical_frames_is_read_once_from_disk_and_from_a_loaded_stack() {
     let every = serde_json::json!({ "sampling": { "fps": 0.0 } });
     let from_disk = run("text_overlay", every.clone(), &clip);
     let loaded = stackscope::load::load(&clip, &Default::default(), &Job::new()).unwrap();
-    let from_stack = analyze::by_name("text_overlay", every, env())
+    let from_stack = analyze::by_name("text_overlay", every.clone(), env())
         .unwrap()
         .run(
             &Source::loaded(std::sync::Arc::new(loaded.stack)),
             &Job::new(),
         )
         .unwrap();
-    for result in [&from_disk, &from_stack] {
+    // The same clip over the RAM limit: mapped from a frame cache entry.
+    let cached = stackscope::load::load(
+        &clip,
+        &stackscope::load::LoadOptions {
+            max_ram_bytes: Some(100_000),
+            cache: stackscope::load::CacheChoice::In(dir.path().join("cache")),
+            ..Default::default()
+        },
+        &Job::new(),
+    )
+    .unwrap();
+    assert!(cached.stack.is_mapped() && cached.report.cache.is_some());
+    let from_cache = analyze::by_name("text_overlay", every, env())
+        .unwrap()
+        .run(
+            &Source::loaded(std::sync::Arc::new(cached.stack)),
+            &Job::new(),
+        )
+        .unwrap();
+    for result in [&from_disk, &from_stack, &from_cache] {
         assert_eq!(result.summary["frames_sampled"], 100);
         assert_eq!(result.summary["frames_analysed"], 1, "{:?}", result.summary);
         assert_eq!(result.summary["frames_skipped_as_duplicates"], 99);

@@ -237,9 +237,18 @@ pub fn run_all(
     source: &Source,
     job: &Job,
 ) -> Result<Vec<AnalysisResult>, AnalyzeError> {
+    run_all_with(&mut analyzers, source, job)
+}
+
+/// [`run_all`] with analyzers kept for the next clip (a batch builds them once).
+pub fn run_all_with(
+    analyzers: &mut [Box<dyn Analyzer>],
+    source: &Source,
+    job: &Job,
+) -> Result<Vec<AnalysisResult>, AnalyzeError> {
     analyzers.sort_by_key(|a| a.name() != "scenes");
     let mut results: Vec<AnalysisResult> = Vec::with_capacity(analyzers.len());
-    for analyzer in &mut analyzers {
+    for analyzer in analyzers.iter_mut() {
         let mut result = analyzer.run(source, job)?;
         if let Some(found) = results.iter().find(|r| r.analyzer == "scenes") {
             scenes::assign_scenes(&mut result.events, &found.events);

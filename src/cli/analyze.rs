@@ -24,17 +24,6 @@ pub struct AnalyzeArgs {
     /// A video or audio file (vision analyzers also read image folders, `.npy` and TIFF).
     pub clip: PathBuf,
 
-    /// One or more analyzers (repeat or separate with commas); with `scenes` among them,
-    /// every other event is tagged with the scene it starts in.
-    #[arg(
-        short,
-        long,
-        required = true,
-        value_delimiter = ',',
-        value_parser = super::named::<AnalyzerName>()
-    )]
-    pub analyzer: Vec<AnalyzerName>,
-
     /// Where to write the result as JSON (default: print it); an array when several
     /// analyzers ran.
     #[arg(short, long)]
@@ -47,6 +36,24 @@ pub struct AnalyzeArgs {
     /// Overwrite the output files if they exist.
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub run: AnalyzerArgs,
+}
+
+/// Which analyzers run, and how: shared by `analyze` and `batch analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzerArgs {
+    /// One or more analyzers (repeat or separate with commas); with `scenes` among them,
+    /// every other event is tagged with the scene it starts in.
+    #[arg(
+        short,
+        long,
+        required = true,
+        value_delimiter = ',',
+        value_parser = super::named::<AnalyzerName>()
+    )]
+    pub analyzer: Vec<AnalyzerName>,
 
     /// The model cache (default: STACKSCOPE_MODELS, else $XDG_CACHE_HOME/stackscope/models).
     #[arg(long, value_name = "DIR")]
@@ -197,7 +204,7 @@ pub struct VisionArgs {
     pub min_scene: f64,
 }
 
-impl AnalyzeArgs {
+impl AnalyzerArgs {
     pub fn environment(&self) -> Environment {
         Environment {
             store: super::models::store(&self.models_dir),
@@ -268,7 +275,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     for note in super::renamed_flags(RENAMED, std::env::args().skip(1)) {
         eprintln!("{note}");
     }
-    let analyzers = analyze::build(&args.analyzer, &args.options(), &args.environment())?;
+    let analyzers = analyze::build(
+        &args.run.analyzer,
+        &args.run.options(),
+        &args.run.environment(),
+    )?;
     for path in [&args.output, &args.csv].into_iter().flatten() {
         analyze::check_output(path, &[&args.clip], args.force)?;
     }

@@ -2,6 +2,7 @@
 
 mod analyze;
 mod analyze_ops;
+mod batch;
 mod cache;
 mod export;
 mod info;
@@ -55,6 +56,9 @@ pub enum Command {
     Models(models::ModelsArgs),
     /// List or clear the frame cache that stacks larger than the RAM limit are decoded to.
     Cache(cache::CacheArgs),
+    /// Run analyzers over many clips, resumably, on one machine or as a cluster job array;
+    /// merge the results into one table.
+    Batch(batch::BatchArgs),
 }
 
 /// Parses one of a [`Named`](stackscope::names::Named) enum's values (with `-` or `_`);
@@ -135,6 +139,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::Models(args)) => models::run(&args),
         Some(Command::Cache(args)) => cache::run(&args),
+        Some(Command::Batch(args)) => batch::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -151,6 +156,9 @@ pub fn run(cli: Cli) -> ExitCode {
             ) || matches!(
                 e.downcast_ref::<stackscope::analyze::AnalyzeError>(),
                 Some(stackscope::analyze::AnalyzeError::Cancelled)
+            ) || matches!(
+                e.downcast_ref::<stackscope::batch::BatchError>(),
+                Some(stackscope::batch::BatchError::Cancelled)
             );
             let message = format!("{e:#}");
             eprintln!("error: {message}");
@@ -159,6 +167,8 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             if cancelled {
                 ExitCode::from(130)
+            } else if e.downcast_ref::<batch::SomeFailed>().is_some() {
+                ExitCode::from(batch::SOME_FAILED)
             } else {
                 ExitCode::FAILURE
             }
