@@ -428,19 +428,24 @@ pub enum Event<'a> {
     },
 }
 
-/// Runs `work(input, stem, job)` for every input of `shard` whose outputs are not complete
-/// and current, where `stem` is `out_dir/name` (the worker adds extensions). Records each
-/// outcome; a cancelled job stops the batch after recording nothing for the input it was
-/// on, so the next run starts there.
-pub fn run(
+/// Runs a worker on every input of `shard` whose outputs are not complete and current:
+/// `worker(input, stem, job)`, where `stem` is `out_dir/name` (the worker adds extensions).
+/// Each worker runs on a thread of its own and takes the next input when it is done, so
+/// `workers.len()` inputs run at once, each worker keeping what it loaded (models) from one
+/// input to the next. Records each outcome as it comes; a cancelled job stops the batch
+/// without recording the inputs it was on, so the next run starts with them.
+pub fn run<W>(
     inputs: &[Input],
     out_dir: &Path,
     settings: &serde_json::Value,
     shard: Shard,
     job: &Job,
     mut on_event: impl FnMut(Event<'_>),
-    mut work: impl FnMut(&Input, &Path, &Job) -> Result<Made, String>,
-) -> Result<Tally, BatchError> {
+    workers: Vec<W>,
+) -> Result<Tally, BatchError>
+where
+    W: FnMut(&Input, &Path, &Job) -> Result<Made, String> + Send,
+{
     std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
     let settings = settings_hash(settings);
     let state = read_state(out_dir)?;
@@ -457,100 +462,198 @@ pub fn run(
     let mut state_file = append(&state_path)?;
     let mut summary_file = append(&summary_path)?;
     let mut tally = Tally::default();
-    let mine: Vec<(usize, &Input)> = inputs
+    let mine: Vec<&Input> = inputs
         .iter()
         .enumerate()
         .filter(|(k, _)| shard.takes(*k))
+        .map(|(_, input)| input)
         .collect();
     tally.inputs = mine.len();
-    for (position, input) in mine {
-        if job.is_cancelled() {
-            return Err(BatchError::Cancelled);
-        }
+    let mut pending = std::collections::VecDeque::new();
+    for input in mine {
         if state
             .get(&input.name)
             .is_some_and(|r| is_current(r, input, &settings, out_dir))
         {
             tally.skipped += 1;
-            continue;
+        } else {
+            pending.push_back(input);
         }
-        on_event(Event::Started { position, input });
+    }
+    for input in &pending {
         let stem = out_dir.join(&input.name);
         if let Some(parent) = stem.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        let started = Instant::now();
-        let identity = identity(&input.path);
-        let outcome = match &identity {
-            Err(e) => Err(format!("{}: {e}", input.path.display())),
-            Ok(_) => work(input, &stem, job),
-        };
-        if job.is_cancelled() {
-            return Err(BatchError::Cancelled);
+    }
+    let queue = std::sync::Mutex::new(pending);
+    let next = || {
+        queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front()
+    };
+    // Workers report here: started, or finished with the outcome.
+    enum Report<'a> {
+        Started(&'a Input),
+        Finished(
+            &'a Input,
+            std::io::Result<(u64, u128)>,
+            Result<Made, String>,
+            f64,
+        ),
+    }
+    let (sender, receiver) = std::sync::mpsc::channel::<Report<'_>>();
+    let mut failure: Option<BatchError> = None;
+    std::thread::scope(|scope| {
+        for mut worker in workers {
+            let sender = sender.clone();
+            let next = &next;
+            scope.spawn(move || {
+                while !job.is_cancelled()
+                    && let Some(input) = next()
+                {
+                    let _ = sender.send(Report::Started(input));
+                    let started = Instant::now();
+                    let identity = identity(&input.path);
+                    let outcome = match &identity {
+                        Err(e) => Err(format!("{}: {e}", input.path.display())),
+                        Ok(_) => worker(input, &out_dir.join(&input.name), job),
+                    };
+                    let elapsed = started.elapsed().as_secs_f64();
+                    if sender
+                        .send(Report::Finished(input, identity, outcome, elapsed))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
         }
-        let elapsed_secs = started.elapsed().as_secs_f64();
-        let (size, mtime_ns) = identity.unwrap_or((0, 0));
-        let (outputs, error, summary) = match outcome {
-            Ok(made) => {
-                let stamps: Result<Vec<Stamp>, String> = made
-                    .outputs
-                    .iter()
-                    .map(|path| {
-                        let stamp = |p: &Path| -> std::io::Result<Stamp> {
-                            Ok(Stamp {
-                                path: p.strip_prefix(out_dir).unwrap_or(p).to_path_buf(),
-                                size: std::fs::metadata(p)?.len(),
-                                sha256: sha256_file(p)?,
-                            })
-                        };
-                        stamp(path).map_err(|e| format!("{}: {e}", path.display()))
-                    })
-                    .collect();
-                match stamps {
-                    Ok(s) => (s, None, made.summary),
-                    Err(e) => (Vec::new(), Some(e), serde_json::Value::Null),
+        drop(sender);
+        let mut position = 0;
+        for report in receiver {
+            let (input, identity, outcome, elapsed_secs) = match report {
+                Report::Started(input) => {
+                    on_event(Event::Started { position, input });
+                    position += 1;
+                    continue;
+                }
+                Report::Finished(input, identity, outcome, elapsed) => {
+                    (input, identity, outcome, elapsed)
+                }
+            };
+            // A cancelled input's outcome is not an outcome: it runs again next time.
+            if job.is_cancelled() || failure.is_some() {
+                continue;
+            }
+            let recorded = record(
+                input,
+                identity,
+                outcome,
+                elapsed_secs,
+                &settings,
+                out_dir,
+                (&mut state_file, &state_path),
+                (&mut summary_file, &summary_path),
+            );
+            match recorded {
+                Ok(error) => {
+                    on_event(Event::Finished {
+                        input,
+                        error: error.as_deref(),
+                        elapsed_secs,
+                    });
+                    match error {
+                        None => tally.done += 1,
+                        Some(e) => {
+                            tally.failed += 1;
+                            tally.failures.push((input.name.clone(), e));
+                        }
+                    }
+                }
+                Err(e) => {
+                    // The state cannot be written: stop handing out inputs.
+                    failure = Some(e);
+                    queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .clear();
                 }
             }
-            Err(e) => (Vec::new(), Some(e), serde_json::Value::Null),
-        };
-        let record = Record {
-            input: input.name.clone(),
-            path: input.path.clone(),
-            size,
-            mtime_ns,
-            settings: settings.clone(),
-            ok: error.is_none(),
-            error: error.clone(),
-            outputs,
-            elapsed_secs,
-            finished_ns: now_ns(),
-        };
-        let line = serde_json::to_string(&record).unwrap_or_default();
-        writeln!(state_file, "{line}").map_err(io(&state_path))?;
-        let summary_line = serde_json::json!({
-            "input": record.input,
-            "path": record.path,
-            "outcome": if record.ok { "ok" } else { "failed" },
-            "error": record.error,
-            "elapsed_s": record.elapsed_secs,
-            "summary": summary,
-        });
-        writeln!(summary_file, "{summary_line}").map_err(io(&summary_path))?;
-        on_event(Event::Finished {
-            input,
-            error: error.as_deref(),
-            elapsed_secs,
-        });
-        match error {
-            None => tally.done += 1,
-            Some(e) => {
-                tally.failed += 1;
-                tally.failures.push((input.name.clone(), e));
-            }
         }
+    });
+    if let Some(e) = failure {
+        return Err(e);
     }
     state_file.sync_data().map_err(io(&state_path))?;
+    if job.is_cancelled() {
+        return Err(BatchError::Cancelled);
+    }
     Ok(tally)
+}
+
+/// Appends an input's record to the state and its line to the summary; returns the input's
+/// error, if it failed.
+#[allow(clippy::too_many_arguments)] // One call site; the pairs keep file and name together.
+fn record(
+    input: &Input,
+    identity: std::io::Result<(u64, u128)>,
+    outcome: Result<Made, String>,
+    elapsed_secs: f64,
+    settings: &str,
+    out_dir: &Path,
+    (state_file, state_path): (&mut File, &Path),
+    (summary_file, summary_path): (&mut File, &Path),
+) -> Result<Option<String>, BatchError> {
+    let (size, mtime_ns) = identity.unwrap_or((0, 0));
+    let (outputs, error, summary) = match outcome {
+        Ok(made) => {
+            let stamps: Result<Vec<Stamp>, String> = made
+                .outputs
+                .iter()
+                .map(|path| {
+                    let stamp = |p: &Path| -> std::io::Result<Stamp> {
+                        Ok(Stamp {
+                            path: p.strip_prefix(out_dir).unwrap_or(p).to_path_buf(),
+                            size: std::fs::metadata(p)?.len(),
+                            sha256: sha256_file(p)?,
+                        })
+                    };
+                    stamp(path).map_err(|e| format!("{}: {e}", path.display()))
+                })
+                .collect();
+            match stamps {
+                Ok(s) => (s, None, made.summary),
+                Err(e) => (Vec::new(), Some(e), serde_json::Value::Null),
+            }
+        }
+        Err(e) => (Vec::new(), Some(e), serde_json::Value::Null),
+    };
+    let record = Record {
+        input: input.name.clone(),
+        path: input.path.clone(),
+        size,
+        mtime_ns,
+        settings: settings.to_string(),
+        ok: error.is_none(),
+        error,
+        outputs,
+        elapsed_secs,
+        finished_ns: now_ns(),
+    };
+    let line = serde_json::to_string(&record).unwrap_or_default();
+    writeln!(state_file, "{line}").map_err(io(state_path))?;
+    let summary_line = serde_json::json!({
+        "input": record.input,
+        "path": record.path,
+        "outcome": if record.ok { "ok" } else { "failed" },
+        "error": record.error,
+        "elapsed_s": record.elapsed_secs,
+        "summary": summary,
+    });
+    writeln!(summary_file, "{summary_line}").map_err(io(summary_path))?;
+    Ok(record.error)
 }
 
 /// Joins the analyzer results of every input whose last run succeeded (from every shard's

@@ -648,7 +648,8 @@ fn a_batch_records_failures_resumes_and_redoes_what_changed() {
     let (c, o) = (clips.to_str().unwrap(), out.to_str().unwrap());
     let base = ["-r", "--glob", "**/*.mp4", "-a", "scenes,vad", "--out", o];
 
-    let (code, stdout, stderr) = batch(&[&[c][..], &base[..]].concat());
+    // Two clips at a time, each worker with analyzers of its own.
+    let (code, stdout, stderr) = batch(&[&[c, "--jobs", "2"][..], &base[..]].concat());
     assert_eq!(code, 3, "some failed: {stdout}{stderr}");
     assert!(
         stdout.contains("8 inputs: 7 done, 0 already current, 1 failed"),

@@ -91,6 +91,11 @@ pub struct BatchAnalyzeArgs {
     #[command(flatten)]
     pub collection: Collection,
 
+    /// Inputs analysed at once, each by analyzers of its own; ONNX and whisper threads are
+    /// divided so that jobs × threads does not exceed the cores.
+    #[arg(short, long, default_value_t = 1)]
+    pub jobs: usize,
+
     #[command(flatten)]
     pub run: AnalyzerArgs,
 }
@@ -118,13 +123,26 @@ pub struct SomeFailed {
 fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
     let inputs = args.collection.inputs()?;
     let shard = args.collection.shard()?;
-    let options = args.run.options();
-    let env = args.run.environment();
-    // Built once: every clip runs through the same analyzers.
-    let mut analyzers = analyze::build(&args.run.analyzer, &options, &env)?;
+    let jobs = args.jobs.max(1);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut options = args.run.options();
+    let mut env = args.run.environment();
+    // Jobs × threads per job stays within the cores, unless threads were given.
+    let per_job = (cores / jobs).max(1);
+    if env.runtime.threads == 0 {
+        env.runtime.threads = per_job;
+    }
+    if options.whisper_threads == 0 {
+        options.whisper_threads = per_job;
+    }
+    // Built once per worker: every clip a worker takes runs through the same analyzers.
+    let mut sets = Vec::with_capacity(jobs);
+    for _ in 0..jobs {
+        sets.push(analyze::build(&args.run.analyzer, &options, &env)?);
+    }
     let settings = serde_json::json!({
         "command": "analyze",
-        "analyzers": analyzers.iter().map(|a| (a.name(), a.settings())).collect::<Vec<_>>(),
+        "analyzers": sets[0].iter().map(|a| (a.name(), a.settings())).collect::<Vec<_>>(),
     });
     let out = &args.collection.out;
     let job = Job::new();
@@ -134,7 +152,16 @@ fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
         .enumerate()
         .filter(|(k, _)| shard.takes(*k))
         .count();
+    let started = std::time::Instant::now();
     let mut finished = 0usize;
+    let workers: Vec<_> = sets
+        .into_iter()
+        .map(|mut analyzers| {
+            move |input: &batch::Input, stem: &Path, job: &Job| -> Result<Made, String> {
+                analyze_one(&mut analyzers, input, stem, job)
+            }
+        })
+        .collect();
     let tally = batch::run(
         &inputs,
         out,
@@ -143,7 +170,7 @@ fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
         &job,
         |event| match event {
             Event::Started { input, .. } => {
-                eprintln!("[{}/{total}] {}…", finished + 1, input.name.display());
+                eprintln!("started {}", input.name.display());
             }
             Event::Finished {
                 input,
@@ -151,29 +178,19 @@ fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
                 elapsed_secs,
             } => {
                 finished += 1;
-                match error {
-                    None => eprintln!("  {} ok ({elapsed_secs:.1} s)", input.name.display()),
-                    Some(e) => eprintln!("  {} failed: {e}", input.name.display()),
-                }
+                let done = started.elapsed().as_secs_f64();
+                let eta = done / finished as f64 * total.saturating_sub(finished) as f64;
+                let outcome = match error {
+                    None => "ok".to_string(),
+                    Some(e) => format!("failed: {e}"),
+                };
+                eprintln!(
+                    "[{finished}/{total}, about {eta:.0} s left] {} {outcome} ({elapsed_secs:.1} s)",
+                    input.name.display()
+                );
             }
         },
-        |input, stem, job| {
-            let results =
-                analyze::run_all_with(&mut analyzers, &analyze::Source::new(&input.path), job)
-                    .map_err(|e| e.to_string())?;
-            let json = with_extension(stem, "json");
-            let csv = with_extension(stem, "csv");
-            analyze::write_results_json(&results, &json, true).map_err(|e| e.to_string())?;
-            analyze::write_results_csv(&results, &csv, true).map_err(|e| e.to_string())?;
-            let summary = results
-                .iter()
-                .map(|r| (r.analyzer.to_string(), serde_json::json!(r.summary)))
-                .collect::<serde_json::Map<_, _>>();
-            Ok(Made {
-                outputs: vec![json, csv],
-                summary: summary.into(),
-            })
-        },
+        workers,
     )?;
     println!(
         "{} inputs{}: {} done, {} already current, {} failed; results in {}",
@@ -197,6 +214,29 @@ fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// Runs the analyzers on one input and writes its JSON and CSV beside `stem`.
+fn analyze_one(
+    analyzers: &mut [Box<dyn analyze::Analyzer>],
+    input: &batch::Input,
+    stem: &Path,
+    job: &Job,
+) -> Result<Made, String> {
+    let results = analyze::run_all_with(analyzers, &analyze::Source::new(&input.path), job)
+        .map_err(|e| e.to_string())?;
+    let json = with_extension(stem, "json");
+    let csv = with_extension(stem, "csv");
+    analyze::write_results_json(&results, &json, true).map_err(|e| e.to_string())?;
+    analyze::write_results_csv(&results, &csv, true).map_err(|e| e.to_string())?;
+    let summary = results
+        .iter()
+        .map(|r| (r.analyzer.to_string(), serde_json::json!(r.summary)))
+        .collect::<serde_json::Map<_, _>>();
+    Ok(Made {
+        outputs: vec![json, csv],
+        summary: summary.into(),
+    })
 }
 
 /// `clip.mp4` → `clip.mp4.json`: the input's extension stays, so `clip.mp4` and `clip.mkv`
