@@ -330,3 +330,26 @@ fn bad_models_and_bad_clips_get_clear_errors() {
         &["multiple of 32"],
     );
 }
+
+#[test]
+fn one_analyzer_keeps_its_models_from_one_clip_to_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = subtitle_clip(dir.path(), "first.mp4", &["First clip here"; 10], 10);
+    let second = subtitle_clip(dir.path(), "second.mp4", &["Second clip now"; 10], 10);
+    for name in ["text_overlay", "objects"] {
+        let mut analyzer = analyze::by_name(name, serde_json::json!({}), env()).unwrap();
+        let a = analyzer.run(&Source::new(&first), &Job::new()).unwrap();
+        let b = analyzer.run(&Source::new(&second), &Job::new()).unwrap();
+        // Loaded and warmed up once, for the first clip.
+        assert!(
+            a.summary["warm_up_seconds"].as_f64().unwrap() > 0.0,
+            "{name}"
+        );
+        assert_eq!(b.summary["warm_up_seconds"].as_f64(), Some(0.0), "{name}");
+        assert_eq!(a.models, b.models, "{name}");
+        // The second clip's result is what a fresh analyzer gives.
+        let fresh = run(name, serde_json::json!({}), &second);
+        assert_eq!(b.events, fresh.events, "{name}");
+        assert_eq!(b.source, second);
+    }
+}

@@ -360,11 +360,17 @@ pub fn parse_names(text: &str) -> Vec<String> {
 pub struct Objects {
     settings: ObjectsSettings,
     env: Environment,
+    /// The detector, loaded and warmed up on the first clip and kept for the next (a batch).
+    loaded: Option<(Detector, super::ModelUsed)>,
 }
 
 impl Objects {
     pub fn new(settings: ObjectsSettings, env: Environment) -> Self {
-        Self { settings, env }
+        Self {
+            settings,
+            env,
+            loaded: None,
+        }
     }
 }
 
@@ -390,22 +396,32 @@ impl Analyzer for Objects {
 
     fn run(&mut self, source: &Source, job: &Job) -> Result<AnalysisResult, AnalyzeError> {
         let started = Instant::now();
-        job.set_message("loading the detector");
-        let (session, used) = match &self.settings.model {
-            Some(path) => self.env.vision_session_at(path)?,
-            None => self.env.vision_session(DEFAULT_MODEL.0, DEFAULT_MODEL.1)?,
+        let mut warm_up = 0.0;
+        let loaded = match self.loaded.take() {
+            Some(loaded) => loaded,
+            None => {
+                job.set_message("loading the detector");
+                let (session, used) = match &self.settings.model {
+                    Some(path) => self.env.vision_session_at(path)?,
+                    None => self.env.vision_session(DEFAULT_MODEL.0, DEFAULT_MODEL.1)?,
+                };
+                let gpu = used.runtime.contains("CUDA");
+                let mut detector =
+                    Detector::new(session, &self.settings, gpu).map_err(|e| match e {
+                        AnalyzeError::Runtime(reason) => AnalyzeError::Model {
+                            path: used.file.clone(),
+                            reason,
+                        },
+                        other => other,
+                    })?;
+                let warm = Instant::now();
+                detector.warm_up()?;
+                warm_up = warm.elapsed().as_secs_f64();
+                (detector, used)
+            }
         };
-        let gpu = used.runtime.contains("CUDA");
-        let mut detector = Detector::new(session, &self.settings, gpu).map_err(|e| match e {
-            AnalyzeError::Runtime(reason) => AnalyzeError::Model {
-                path: used.file.clone(),
-                reason,
-            },
-            other => other,
-        })?;
-        let warm = Instant::now();
-        detector.warm_up()?;
-        let warm_up = warm.elapsed().as_secs_f64();
+        let (detector, used) = self.loaded.insert(loaded);
+        let used = used.clone();
         job.set_message("detecting objects");
 
         let mut dedup = Deduplicator::default();
@@ -435,7 +451,7 @@ impl Analyzer for Objects {
                 let slot = pending.len();
                 pending.push(detector.place(frame.rgb, &mut input, slot));
                 if pending.len() == detector.batch {
-                    flush(&mut detector, &input, &mut pending, &mut results)?;
+                    flush(detector, &input, &mut pending, &mut results)?;
                 }
             }
             sampled.push(Sampled {
@@ -445,7 +461,7 @@ impl Analyzer for Objects {
             });
             Ok(true)
         })?;
-        flush(&mut detector, &input, &mut pending, &mut results)?;
+        flush(detector, &input, &mut pending, &mut results)?;
 
         let interval = self.settings.sampling.interval(clip.fps);
         let mut events = Vec::new();

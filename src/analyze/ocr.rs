@@ -487,11 +487,17 @@ fn span_event(span: Span, end: f64) -> Event {
 pub struct TextOverlay {
     settings: TextOverlaySettings,
     env: Environment,
+    /// The models, loaded and warmed up on the first clip and kept for the next (a batch).
+    loaded: Option<(Ocr, super::ModelUsed, super::ModelUsed)>,
 }
 
 impl TextOverlay {
     pub fn new(settings: TextOverlaySettings, env: Environment) -> Self {
-        Self { settings, env }
+        Self {
+            settings,
+            env,
+            loaded: None,
+        }
     }
 }
 
@@ -510,14 +516,23 @@ impl Analyzer for TextOverlay {
 
     fn run(&mut self, source: &Source, job: &Job) -> Result<AnalysisResult, AnalyzeError> {
         let started = Instant::now();
-        job.set_message("loading the OCR models");
-        let (det, det_used) = self.env.vision_session(MODEL, "det.onnx")?;
-        let (rec, rec_used) = self.env.vision_session(MODEL, "rec.onnx")?;
-        let gpu = det_used.runtime.contains("CUDA");
-        let mut ocr = Ocr::new(det, rec, self.settings.clone(), gpu)?;
-        let warm = Instant::now();
-        ocr.warm_up()?;
-        let warm_up = warm.elapsed().as_secs_f64();
+        let mut warm_up = 0.0;
+        let loaded = match self.loaded.take() {
+            Some(loaded) => loaded,
+            None => {
+                job.set_message("loading the OCR models");
+                let (det, det_used) = self.env.vision_session(MODEL, "det.onnx")?;
+                let (rec, rec_used) = self.env.vision_session(MODEL, "rec.onnx")?;
+                let gpu = det_used.runtime.contains("CUDA");
+                let mut ocr = Ocr::new(det, rec, self.settings.clone(), gpu)?;
+                let warm = Instant::now();
+                ocr.warm_up()?;
+                warm_up = warm.elapsed().as_secs_f64();
+                (ocr, det_used, rec_used)
+            }
+        };
+        let (ocr, det_used, rec_used) = self.loaded.insert(loaded);
+        let (det_used, rec_used) = (det_used.clone(), rec_used.clone());
         job.set_message("reading on-screen text");
 
         let mut dedup = Deduplicator::default();
