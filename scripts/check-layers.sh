@@ -14,7 +14,7 @@ rule() {
     fi
 }
 core=(src/analyze src/audio src/display src/export src/interp src/load src/media src/ops
-    src/job.rs src/names.rs src/output.rs src/sample.rs src/source.rs src/stack.rs)
+    src/batch.rs src/job.rs src/names.rs src/output.rs src/sample.rs src/source.rs src/stack.rs)
 rule "a core module uses the window's or the command line's crates" \
     '(^|[^[:alnum:]_])(egui|eframe|egui_plot|clap|indicatif)::' "${core[@]}"
 rule "media uses a module that uses it" 'crate::(load|export|audio|analyze|ops|gui)::' src/media

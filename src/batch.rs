@@ -53,6 +53,9 @@ pub enum BatchError {
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
 
+    #[error(transparent)]
+    Analyze(#[from] crate::analyze::AnalyzeError),
+
     #[error("cancelled")]
     Cancelled,
 }
@@ -654,6 +657,87 @@ fn record(
     });
     writeln!(summary_file, "{summary_line}").map_err(io(summary_path))?;
     Ok(record.error)
+}
+
+/// Runs the analyzers `names` over `inputs` (this shard's share) into `out_dir`: per input
+/// `<name>.json` and `<name>.csv`, resumable as [`run`] is. `jobs` workers each build the
+/// analyzers once and keep their models from clip to clip; ONNX and whisper threads left at
+/// 0 (automatic) are divided so that jobs × threads does not exceed the cores. The command
+/// line and the window both run batches through here.
+#[allow(clippy::too_many_arguments)] // The batch's what, where and how, as the callers hold them.
+pub fn analyze(
+    inputs: &[Input],
+    out_dir: &Path,
+    shard: Shard,
+    names: &[crate::analyze::AnalyzerName],
+    options: &crate::analyze::AnalyzerOptions,
+    env: &crate::analyze::Environment,
+    jobs: usize,
+    job: &Job,
+    on_event: impl FnMut(Event<'_>),
+) -> Result<Tally, BatchError> {
+    use crate::analyze;
+    let jobs = jobs.max(1);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_job = (cores / jobs).max(1);
+    let (mut options, mut env) = (options.clone(), env.clone());
+    if env.runtime.threads == 0 {
+        env.runtime.threads = per_job;
+    }
+    if options.whisper_threads == 0 {
+        options.whisper_threads = per_job;
+    }
+    let mut sets = Vec::with_capacity(jobs);
+    for _ in 0..jobs {
+        sets.push(analyze::build(names, &options, &env)?);
+    }
+    // Thread counts change how fast, not what: they are not part of the settings.
+    let settings = serde_json::json!({
+        "command": "analyze",
+        "analyzers": sets[0].iter().map(|a| (a.name(), a.settings())).collect::<Vec<_>>(),
+    });
+    let workers: Vec<_> = sets
+        .into_iter()
+        .map(|mut analyzers| {
+            move |input: &Input, stem: &Path, job: &Job| {
+                analyze_one(&mut analyzers, input, stem, job)
+            }
+        })
+        .collect();
+    run(inputs, out_dir, &settings, shard, job, on_event, workers)
+}
+
+/// Runs the analyzers on one input and writes its JSON and CSV beside `stem`.
+fn analyze_one(
+    analyzers: &mut [Box<dyn crate::analyze::Analyzer>],
+    input: &Input,
+    stem: &Path,
+    job: &Job,
+) -> Result<Made, String> {
+    use crate::analyze;
+    let results = analyze::run_all_with(analyzers, &analyze::Source::new(&input.path), job)
+        .map_err(|e| e.to_string())?;
+    let json = with_extension(stem, "json");
+    let csv = with_extension(stem, "csv");
+    analyze::write_results_json(&results, &json, true).map_err(|e| e.to_string())?;
+    analyze::write_results_csv(&results, &csv, true).map_err(|e| e.to_string())?;
+    let summary = results
+        .iter()
+        .map(|r| (r.analyzer.to_string(), serde_json::json!(r.summary)))
+        .collect::<serde_json::Map<_, _>>();
+    Ok(Made {
+        outputs: vec![json, csv],
+        summary: summary.into(),
+    })
+}
+
+/// `clip.mp4` → `clip.mp4.json`: the input's extension stays, so `clip.mp4` and `clip.mkv`
+/// do not share results.
+pub fn with_extension(stem: &Path, ext: &str) -> PathBuf {
+    let mut name = stem.as_os_str().to_owned();
+    name.push(".");
+    name.push(ext);
+    PathBuf::from(name)
 }
 
 /// Joins the analyzer results of every input whose last run succeeded (from every shard's

@@ -1,11 +1,10 @@
 //! `stackscope batch analyze INPUTS… --out DIR` and `stackscope batch merge DIR -o table.csv`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use stackscope::Job;
-use stackscope::analyze;
-use stackscope::batch::{self, Event, Made, Shard};
+use stackscope::batch::{self, Event, Shard};
 
 use super::analyze::AnalyzerArgs;
 use super::progress::cancel_on_ctrl_c;
@@ -123,27 +122,6 @@ pub struct SomeFailed {
 fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
     let inputs = args.collection.inputs()?;
     let shard = args.collection.shard()?;
-    let jobs = args.jobs.max(1);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut options = args.run.options();
-    let mut env = args.run.environment();
-    // Jobs × threads per job stays within the cores, unless threads were given.
-    let per_job = (cores / jobs).max(1);
-    if env.runtime.threads == 0 {
-        env.runtime.threads = per_job;
-    }
-    if options.whisper_threads == 0 {
-        options.whisper_threads = per_job;
-    }
-    // Built once per worker: every clip a worker takes runs through the same analyzers.
-    let mut sets = Vec::with_capacity(jobs);
-    for _ in 0..jobs {
-        sets.push(analyze::build(&args.run.analyzer, &options, &env)?);
-    }
-    let settings = serde_json::json!({
-        "command": "analyze",
-        "analyzers": sets[0].iter().map(|a| (a.name(), a.settings())).collect::<Vec<_>>(),
-    });
     let out = &args.collection.out;
     let job = Job::new();
     cancel_on_ctrl_c(&job);
@@ -154,19 +132,14 @@ fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
         .count();
     let started = std::time::Instant::now();
     let mut finished = 0usize;
-    let workers: Vec<_> = sets
-        .into_iter()
-        .map(|mut analyzers| {
-            move |input: &batch::Input, stem: &Path, job: &Job| -> Result<Made, String> {
-                analyze_one(&mut analyzers, input, stem, job)
-            }
-        })
-        .collect();
-    let tally = batch::run(
+    let tally = batch::analyze(
         &inputs,
         out,
-        &settings,
         shard,
+        &args.run.analyzer,
+        &args.run.options(),
+        &args.run.environment(),
+        args.jobs,
         &job,
         |event| match event {
             Event::Started { input, .. } => {
@@ -190,7 +163,6 @@ fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
                 );
             }
         },
-        workers,
     )?;
     println!(
         "{} inputs{}: {} done, {} already current, {} failed; results in {}",
@@ -214,36 +186,4 @@ fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
         .into());
     }
     Ok(())
-}
-
-/// Runs the analyzers on one input and writes its JSON and CSV beside `stem`.
-fn analyze_one(
-    analyzers: &mut [Box<dyn analyze::Analyzer>],
-    input: &batch::Input,
-    stem: &Path,
-    job: &Job,
-) -> Result<Made, String> {
-    let results = analyze::run_all_with(analyzers, &analyze::Source::new(&input.path), job)
-        .map_err(|e| e.to_string())?;
-    let json = with_extension(stem, "json");
-    let csv = with_extension(stem, "csv");
-    analyze::write_results_json(&results, &json, true).map_err(|e| e.to_string())?;
-    analyze::write_results_csv(&results, &csv, true).map_err(|e| e.to_string())?;
-    let summary = results
-        .iter()
-        .map(|r| (r.analyzer.to_string(), serde_json::json!(r.summary)))
-        .collect::<serde_json::Map<_, _>>();
-    Ok(Made {
-        outputs: vec![json, csv],
-        summary: summary.into(),
-    })
-}
-
-/// `clip.mp4` → `clip.mp4.json`: the input's extension stays, so `clip.mp4` and `clip.mkv`
-/// do not share results.
-fn with_extension(stem: &Path, ext: &str) -> PathBuf {
-    let mut name = stem.as_os_str().to_owned();
-    name.push(".");
-    name.push(ext);
-    PathBuf::from(name)
 }
