@@ -11,8 +11,13 @@ cd "$(dirname "$0")/.."
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge >/dev/null
 fi
-cargo build --release -q
-BIN=$PWD/target/release/stackscope
+# STACKSCOPE: a binary already built (CI passes its debug build); else a release build.
+if [ -n "${STACKSCOPE:-}" ]; then
+  BIN=$(realpath "$STACKSCOPE")
+else
+  cargo build --release -q
+  BIN=$PWD/target/release/stackscope
+fi
 W=$(mktemp -d /tmp/stackscope-slurm.XXXXXX)
 started=()
 stop() {
