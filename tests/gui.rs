@@ -616,6 +616,13 @@ fn every_window_and_plot_has_a_snapshot() {
     results.push(h.try_snapshot_options("analyzers_window", &snapshot_options()));
     window(&mut h, Window::Analyzers, false);
 
+    window(&mut h, Window::Batch, true);
+    h.run_steps(2);
+    h.get_by_label("Run batch");
+    mask_status(&mut h);
+    results.push(h.try_snapshot_options("batch_window", &snapshot_options()));
+    window(&mut h, Window::Batch, false);
+
     window(&mut h, Window::LoadReport, true);
     // The report holds the load time, the RAM limit (a share of this machine's memory) and
     // the checkout's path; the mask covers the whole text area, whose size is fixed, so that
@@ -756,4 +763,78 @@ fn the_load_dialog_sends_a_stack_over_the_ram_limit_to_the_frame_cache() {
     h.run_steps(3);
     h.get_by_label("frame 39 / 40");
     assert_eq!(h.state().frame(), Some(39));
+}
+
+#[test]
+fn the_batch_window_runs_a_folder_and_opens_a_finished_clip_with_its_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let clips = dir.path().join("clips");
+    std::fs::create_dir_all(&clips).unwrap();
+    for k in 0..3 {
+        let made = common::output(
+            std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-f", "lavfi", "-i"])
+                .arg(format!("testsrc2=size=64x48:rate=10:duration={}", k + 1))
+                .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+                .arg(clips.join(format!("clip{k}.mp4"))),
+        );
+        assert!(made.status.success());
+    }
+    std::fs::write(clips.join("broken.mp4"), b"not a video").unwrap();
+    let results = dir.path().join("results");
+    let mut h = harness();
+    {
+        let settings = h.state_mut().settings_mut();
+        settings.batch.folder = clips.display().to_string();
+        settings.batch.out = results.display().to_string();
+        settings.batch.glob = "*.mp4".into();
+        settings.analyze.chosen = vec!["scenes".into()];
+    }
+    h.state_mut()
+        .push(Command::Show(stackscope::gui::Window::Batch, true));
+    h.run_steps(4);
+    let run = |h: &mut Harness<'_, App>| {
+        h.get_by_label("Run batch").click();
+        h.run_steps(2);
+        let started = Instant::now();
+        while h.state().batch_outcome().is_none() {
+            assert!(started.elapsed() < Duration::from_secs(120), "no outcome");
+            std::thread::sleep(Duration::from_millis(20));
+            h.step();
+        }
+        h.run_steps(2);
+        h.state().batch_outcome().cloned().unwrap()
+    };
+    let first = run(&mut h).unwrap_err();
+    assert!(
+        first.contains("4 clips: 3 done, 0 already current, 1 failed"),
+        "{first}"
+    );
+    assert!(first.contains("broken.mp4"), "{first}");
+    h.get_by_label("3 clips with results");
+    assert!(results.join("clip2.mp4.json").is_file());
+    // The same engine as the command line: a second run finds them current.
+    let second = run(&mut h).unwrap_err();
+    assert!(
+        second.contains("0 done, 3 already current, 1 failed"),
+        "{second}"
+    );
+
+    // Open one: the clip loads and its scenes are over it.
+    let finished = h.state().batch_finished().to_vec();
+    let at = finished
+        .iter()
+        .position(|f| f.name == std::path::Path::new("clip2.mp4"))
+        .unwrap();
+    h.get_all_by_label("Open").nth(at).unwrap().click();
+    h.run_steps(2);
+    wait_until(&mut h, "the clip to load", |app| {
+        app.stack_shape().is_some()
+    });
+    h.run_steps(2);
+    assert_eq!(h.state().stack_shape().map(|s| s[0]), Some(30));
+    let shown = h.state().analysis_results();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].analyzer, "scenes");
+    assert_eq!(shown[0].source, clips.join("clip2.mp4"));
 }

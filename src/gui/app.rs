@@ -40,6 +40,8 @@ pub struct App {
     pub(super) status: Option<(String, bool)>,
     /// When the last load started, until its first frame is on screen.
     pub(super) first_frame_pending: Option<Instant>,
+    /// Results a batch wrote for the clip being opened, drawn over it once it is.
+    pub(super) pending_results: Option<Vec<AnalysisResult>>,
     /// The first error the window's GPU device reported (wgpu would panic on it otherwise).
     pub(super) gpu_error: Arc<Mutex<Option<String>>>,
     /// The renderer drawing the window, and why (for the status bar).
@@ -89,6 +91,7 @@ impl App {
             timer: FrameTimer::default(),
             status: None,
             first_frame_pending: None,
+            pending_results: None,
             gpu_error: Arc::default(),
             renderer: "wgpu".into(),
             blend_view: None,
@@ -134,6 +137,7 @@ impl App {
             export,
             audio,
             analyze,
+            batch,
             show_colorbar,
             playback,
             ..
@@ -209,6 +213,7 @@ impl App {
         p.export.ui(&ctx, &view, export, out);
         p.audio.ui(&ctx, &view, audio, out);
         p.analyzers.ui(&ctx, &view, &self.analysis, analyze, out);
+        p.batch.ui(&ctx, &view, batch, analyze, out);
         panels::load_report::ui(&ctx, &view, &mut p.show_report);
         panels::shortcuts::window(&ctx, &mut p.show_shortcuts);
     }

@@ -189,6 +189,24 @@ impl App {
                 );
             }
             Command::StartAnalysis(form) => self.start_analysis(ctx, &form),
+            Command::RunBatch { form, analyze } => self.start_batch(ctx, &form, &analyze),
+            Command::OpenBatchResult { clip, results } => {
+                match crate::analyze::read_results_json(&results) {
+                    Ok(found) => {
+                        self.pending_results = Some(found);
+                        let options = self.settings.load.options().unwrap_or_default();
+                        self.apply(
+                            ctx,
+                            Command::Open {
+                                path: clip,
+                                options,
+                                form: None,
+                            },
+                        );
+                    }
+                    Err(e) => self.error(e.to_string()),
+                }
+            }
             Command::Cancel(kind) => self.jobs.cancel(kind),
         }
     }
@@ -269,6 +287,22 @@ impl App {
                 self.panels.analyzers.new_results();
                 self.panels.set_outcome(JobKind::Analyze, Ok(line));
             }
+            Done::Batch(tally) => {
+                let mut line = format!(
+                    "{} clips: {} done, {} already current, {} failed",
+                    tally.inputs, tally.done, tally.skipped, tally.failed
+                );
+                if let Some((name, error)) = tally.failures.first() {
+                    line.push_str(&format!(" (first: {}: {error})", name.display()));
+                }
+                self.panels.batch.refresh();
+                let outcome = if tally.failed == 0 {
+                    Ok(line)
+                } else {
+                    Err(line)
+                };
+                self.panels.set_outcome(JobKind::Batch, outcome);
+            }
             Done::Blender(choice) if f.kind == JobKind::PlaybackBlender => {
                 self.blend_view = Some(super::blend_view::BlendView::new(choice));
             }
@@ -300,6 +334,12 @@ impl App {
             Some(Instant::now() - std::time::Duration::from_secs_f64(doc.report.elapsed_secs));
         self.doc = Some(doc);
         self.doc_id += 1;
+        if let Some(results) = self.pending_results.take() {
+            self.analysis.results = results;
+            self.analysis.doc = Some(self.doc_id);
+            self.panels.analyzers.new_results();
+            self.panels.analyzers.open = true;
+        }
         self.panels.show_report = notable;
         self.playback.stop();
         self.panels.viewer.fit();
@@ -328,6 +368,7 @@ impl App {
             Window::Export => &mut p.export.open,
             Window::Audio => &mut p.audio.open,
             Window::Analyzers => &mut p.analyzers.open,
+            Window::Batch => &mut p.batch.open,
             Window::LoadReport => &mut p.show_report,
             Window::Shortcuts => &mut p.show_shortcuts,
             Window::FrameTime => &mut p.show_frame_time,

@@ -8,7 +8,7 @@ use crate::interp::BlendDevice;
 use crate::load::LoadOptions;
 use crate::ops::{LineSpec, ReduceOp, Shape};
 
-use super::forms::{AudioForm, ExportForm, LoadForm, NormalizeForm};
+use super::forms::{AudioForm, BatchForm, ExportForm, LoadForm, NormalizeForm};
 use super::jobs::JobKind;
 use super::panels::analyzers::AnalyzeForm;
 use super::saves::Saved;
@@ -20,6 +20,7 @@ pub enum Window {
     Export,
     Audio,
     Analyzers,
+    Batch,
     LoadReport,
     Shortcuts,
     FrameTime,
@@ -99,5 +100,15 @@ pub enum Command {
         settings: crate::audio::SpectrumSettings,
     },
     StartAnalysis(AnalyzeForm),
+    /// Run the analyzers the form chose over a folder of clips.
+    RunBatch {
+        form: BatchForm,
+        analyze: AnalyzeForm,
+    },
+    /// Open a clip a batch finished, with its results over it.
+    OpenBatchResult {
+        clip: PathBuf,
+        results: PathBuf,
+    },
     Cancel(JobKind),
 }

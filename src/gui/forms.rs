@@ -26,6 +26,7 @@ pub struct Settings {
     pub export: ExportForm,
     pub audio: AudioForm,
     pub analyze: super::panels::analyzers::AnalyzeForm,
+    pub batch: BatchForm,
     pub colormap: String,
     pub show_colorbar: bool,
     pub playback: PlaybackForm,
@@ -61,6 +62,7 @@ impl Default for Settings {
             export: ExportForm::default(),
             audio: AudioForm::default(),
             analyze: Default::default(),
+            batch: BatchForm::default(),
             colormap: "gray".into(),
             show_colorbar: true,
             playback: PlaybackForm::default(),
@@ -163,6 +165,33 @@ impl LoadForm {
             }
             "folder" => Ok(CacheChoice::In(self.cache_dir.trim().into())),
             _ => Ok(CacheChoice::Auto),
+        }
+    }
+}
+
+/// The batch window's fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BatchForm {
+    /// The folder of clips.
+    pub folder: String,
+    /// Only files matching this (`*.mp4`, `**/*.mkv`); empty: every file.
+    pub glob: String,
+    pub recursive: bool,
+    /// The results folder.
+    pub out: String,
+    /// Clips analysed at once.
+    pub jobs: usize,
+}
+
+impl Default for BatchForm {
+    fn default() -> Self {
+        Self {
+            folder: String::new(),
+            glob: String::new(),
+            recursive: false,
+            out: String::new(),
+            jobs: 1,
         }
     }
 }

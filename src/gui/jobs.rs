@@ -36,6 +36,8 @@ pub enum JobKind {
     AudioExport,
     Spectrum,
     Analyze,
+    /// A batch over many clips.
+    Batch,
     /// Opening the export preview's blender (probing a GPU can take a second).
     Blender,
     /// Opening the blender interpolated playback draws with.
@@ -77,6 +79,7 @@ pub enum Done {
     /// A spectrum; the job's key says which file and settings it is for.
     Spectrum(Spectrum),
     Analysis(Vec<AnalysisResult>),
+    Batch(crate::batch::Tally),
     Blender(Choice),
 }
 
@@ -97,6 +100,8 @@ pub enum JobError {
     Audio(#[from] AudioError),
     #[error(transparent)]
     Analyze(#[from] AnalyzeError),
+    #[error(transparent)]
+    Batch(#[from] crate::batch::BatchError),
     #[error("cancelled")]
     Cancelled(#[from] Cancelled),
     #[error("{0}")]

@@ -109,6 +109,15 @@ impl App {
         self.panels.export.outcome.as_ref()
     }
 
+    /// The clips of the batch window's results folder whose last run succeeded.
+    pub fn batch_finished(&self) -> &[super::panels::batch::Finished] {
+        self.panels.batch.finished()
+    }
+
+    pub fn batch_outcome(&self) -> Option<&Result<String, String>> {
+        self.panels.batch.outcome.as_ref()
+    }
+
     /// The frame cache entry the open stack is mapped from, if it came from one.
     pub fn stack_cache(&self) -> Option<&crate::load::cache::CacheUse> {
         self.doc.as_ref().and_then(|d| d.report.cache.as_ref())

@@ -197,6 +197,39 @@ impl App {
             });
     }
 
+    pub(super) fn start_batch(
+        &mut self,
+        ctx: &egui::Context,
+        form: &crate::gui::forms::BatchForm,
+        analyze: &AnalyzeForm,
+    ) {
+        let names = analyze.names();
+        let options = analyze.options();
+        let folder = PathBuf::from(form.folder.trim());
+        let out = PathBuf::from(form.out.trim());
+        let glob = Some(form.glob.trim().to_string()).filter(|g| !g.is_empty());
+        let (recursive, jobs) = (form.recursive, form.jobs);
+        let label = format!("batch over {}", folder.display());
+        self.panels.batch.outcome = None;
+        self.jobs
+            .start(ctx, JobKind::Batch, None, "", label, move |job| {
+                let inputs =
+                    crate::batch::collect(&[folder], &[], recursive, glob.as_deref(), &out)?;
+                let env = crate::analyze::Environment::default();
+                Ok(Done::Batch(crate::batch::analyze(
+                    &inputs,
+                    &out,
+                    crate::batch::Shard::ALL,
+                    &names,
+                    &options,
+                    &env,
+                    jobs,
+                    job,
+                    |_| {},
+                )?))
+            });
+    }
+
     /// Starts the curves for the current ROIs when they changed, and the kymograph for a
     /// new line.
     pub(super) fn schedule_background(&mut self, ctx: &egui::Context) {

@@ -67,11 +67,11 @@ impl Default for AnalyzeForm {
 }
 
 impl AnalyzeForm {
-    fn is_chosen(&self, name: &str) -> bool {
+    pub(crate) fn is_chosen(&self, name: &str) -> bool {
         self.chosen.iter().any(|c| c == name)
     }
 
-    fn set_chosen(&mut self, name: &str, on: bool) {
+    pub(crate) fn set_chosen(&mut self, name: &str, on: bool) {
         self.chosen.retain(|c| c != name);
         if on {
             self.chosen.push(name.to_owned());

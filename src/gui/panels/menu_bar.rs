@@ -47,6 +47,13 @@ pub fn ui(ui: &mut egui::Ui, view: &View, viewer: &Viewer, out: &mut Vec<Command
             if ui.button("Analyze…").clicked() {
                 out.push(Command::Show(Window::Analyzers, true));
             }
+            if ui
+                .button("Batch…")
+                .on_hover_text("the analyzers over a folder of clips")
+                .clicked()
+            {
+                out.push(Command::Show(Window::Batch, true));
+            }
             ui.separator();
             if ui.button("Quit").clicked() {
                 ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);

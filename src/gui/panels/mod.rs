@@ -4,6 +4,7 @@
 
 pub mod analyzers;
 pub mod audio;
+pub mod batch;
 pub mod display;
 pub mod export;
 pub mod load;
@@ -49,6 +50,7 @@ pub struct Panels {
     pub export: export::ExportPanel,
     pub audio: audio::AudioPanel,
     pub analyzers: analyzers::AnalyzersPanel,
+    pub batch: batch::BatchPanel,
     pub load: Option<load::LoadDialog>,
     pub show_report: bool,
     pub show_shortcuts: bool,
@@ -68,6 +70,7 @@ impl Panels {
             JobKind::Export => &mut self.export.outcome,
             JobKind::AudioExport => &mut self.audio.outcome,
             JobKind::Analyze => &mut self.analyzers.outcome,
+            JobKind::Batch => &mut self.batch.outcome,
             _ => return false,
         };
         *slot = Some(outcome);
