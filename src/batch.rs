@@ -355,7 +355,39 @@ pub fn settings_hash(settings: &serde_json::Value) -> String {
 
 /// The latest record of every input, from all state files (every shard's) of `out_dir`.
 pub fn read_state(out_dir: &Path) -> Result<BTreeMap<PathBuf, Record>, BatchError> {
-    let mut records: BTreeMap<PathBuf, Record> = BTreeMap::new();
+    let mut latest: BTreeMap<PathBuf, Record> = BTreeMap::new();
+    for record in read_records(out_dir)? {
+        if latest
+            .get(&record.input)
+            .is_none_or(|r| r.finished_ns <= record.finished_ns)
+        {
+            latest.insert(record.input.clone(), record);
+        }
+    }
+    Ok(latest)
+}
+
+/// The latest record of every input under every settings hash: two commands (or settings)
+/// sharing an output folder keep their own records.
+fn read_state_by_settings(
+    out_dir: &Path,
+) -> Result<BTreeMap<(PathBuf, String), Record>, BatchError> {
+    let mut latest: BTreeMap<(PathBuf, String), Record> = BTreeMap::new();
+    for record in read_records(out_dir)? {
+        let key = (record.input.clone(), record.settings.clone());
+        if latest
+            .get(&key)
+            .is_none_or(|r| r.finished_ns <= record.finished_ns)
+        {
+            latest.insert(key, record);
+        }
+    }
+    Ok(latest)
+}
+
+/// Every record of every state file of `out_dir`, in no particular order.
+fn read_records(out_dir: &Path) -> Result<Vec<Record>, BatchError> {
+    let mut records = Vec::new();
     let read = match std::fs::read_dir(out_dir) {
         Ok(read) => read,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(records),
@@ -368,15 +400,12 @@ pub fn read_state(out_dir: &Path) -> Result<BTreeMap<PathBuf, Record>, BatchErro
         }
         let file = File::open(entry.path()).map_err(io(&entry.path()))?;
         // A line cut short by a crash is skipped: its input simply runs again.
-        for line in BufReader::new(file).lines().map_while(Result::ok) {
-            if let Ok(record) = serde_json::from_str::<Record>(&line)
-                && records
-                    .get(&record.input)
-                    .is_none_or(|r| r.finished_ns <= record.finished_ns)
-            {
-                records.insert(record.input.clone(), record);
-            }
-        }
+        records.extend(
+            BufReader::new(file)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|line| serde_json::from_str::<Record>(&line).ok()),
+        );
     }
     Ok(records)
 }
@@ -451,7 +480,7 @@ where
 {
     std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
     let settings = settings_hash(settings);
-    let state = read_state(out_dir)?;
+    let state = read_state_by_settings(out_dir)?;
     let tag = shard.tag();
     let state_path = out_dir.join(format!("state{tag}.jsonl"));
     let summary_path = out_dir.join(format!("summary{tag}.jsonl"));
@@ -475,7 +504,7 @@ where
     let mut pending = std::collections::VecDeque::new();
     for input in mine {
         if state
-            .get(&input.name)
+            .get(&(input.name.clone(), settings.clone()))
             .is_some_and(|r| is_current(r, input, &settings, out_dir))
         {
             tally.skipped += 1;
@@ -745,8 +774,25 @@ pub fn with_extension(stem: &Path, ext: &str) -> PathBuf {
 /// per-clip CSV's columns) and one row per input and analyzer with its summary as JSON.
 /// Rows are in name order, so a sharded run merges to the same table as an unsharded one.
 pub fn merge(out_dir: &Path, table: &Path, overwrite: bool) -> Result<usize, BatchError> {
-    let state = read_state(out_dir)?;
-    let done: Vec<&Record> = state.values().filter(|r| r.ok).collect();
+    // Per input, its latest successful analysis (an export or reduce batch may share the
+    // folder; their records hold no results).
+    let is_analysis = |r: &Record| {
+        r.ok && r.outputs.iter().any(|o| {
+            o.path
+                .extension()
+                .is_some_and(|e| e == "csv" || e == "json")
+        })
+    };
+    let mut latest: BTreeMap<PathBuf, Record> = BTreeMap::new();
+    for record in read_records(out_dir)?.into_iter().filter(is_analysis) {
+        if latest
+            .get(&record.input)
+            .is_none_or(|r| r.finished_ns <= record.finished_ns)
+        {
+            latest.insert(record.input.clone(), record);
+        }
+    }
+    let done: Vec<&Record> = latest.values().collect();
     if done.is_empty() {
         return Err(BatchError::NoInputs(format!(
             "{} holds no finished batch results",

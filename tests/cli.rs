@@ -283,3 +283,89 @@ fn ops_on_a_stack_in_the_frame_cache_equal_the_same_ops_in_ram() {
     let entries: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(entries.as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn batch_export_and_reduce_write_what_the_single_commands_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let clips = dir.path().join("clips");
+    common::tiny_clips(&clips, 3);
+    let c = clips.to_str().unwrap();
+    let out = dir.path().join("out");
+    let o = out.to_str().unwrap();
+    let reduce_all = [
+        "batch",
+        "reduce",
+        c,
+        "--glob",
+        "*.mp4",
+        "--out",
+        o,
+        "--op",
+        "std",
+        "--grayscale",
+    ];
+    let (code, stdout, stderr) = stackscope(&reduce_all);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("3 inputs: 3 done"), "{stdout}");
+    let (code, stdout, stderr) = stackscope(&[
+        "batch",
+        "export",
+        c,
+        "--glob",
+        "*.mp4",
+        "--out",
+        o,
+        "--interp-steps",
+        "1",
+        "-j",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("3 inputs: 3 done"), "{stdout}");
+    let md5 = |path: &std::path::Path| {
+        let decoded = common::output(
+            std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-i"])
+                .arg(path)
+                .args(["-f", "framemd5", "-"]),
+        );
+        assert!(decoded.status.success());
+        String::from_utf8_lossy(&decoded.stdout).into_owned()
+    };
+    for k in 0..3 {
+        let clip = clips.join(format!("clip{k}.mp4"));
+        let single = dir.path().join(format!("single{k}.npy"));
+        let (code, _, stderr) = stackscope(&[
+            "reduce",
+            clip.to_str().unwrap(),
+            "--op",
+            "std",
+            "--grayscale",
+            "-o",
+            single.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(
+            std::fs::read(out.join(format!("clip{k}.mp4.npy"))).unwrap(),
+            std::fs::read(&single).unwrap()
+        );
+        let mp4 = dir.path().join(format!("single{k}.mp4"));
+        let (code, _, stderr) = stackscope(&[
+            "export",
+            clip.to_str().unwrap(),
+            "-o",
+            mp4.to_str().unwrap(),
+            "--interp-steps",
+            "1",
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        let batch = md5(&out.join(format!("clip{k}.mp4.mp4")));
+        assert_eq!(batch, md5(&mp4), "clip{k}");
+        // Every source frame and one blend between each pair: 2n − 1 frames.
+        let frames = batch.lines().filter(|l| !l.starts_with('#')).count();
+        assert_eq!(frames, 2 * 10 * (k + 1) - 1);
+    }
+    // Both ran into one folder and one state: a rerun of either finds its outputs current.
+    let (_, stdout, _) = stackscope(&reduce_all);
+    assert!(stdout.contains("0 done, 3 already current"), "{stdout}");
+}

@@ -769,17 +769,7 @@ fn the_load_dialog_sends_a_stack_over_the_ram_limit_to_the_frame_cache() {
 fn the_batch_window_runs_a_folder_and_opens_a_finished_clip_with_its_results() {
     let dir = tempfile::tempdir().unwrap();
     let clips = dir.path().join("clips");
-    std::fs::create_dir_all(&clips).unwrap();
-    for k in 0..3 {
-        let made = common::output(
-            std::process::Command::new("ffmpeg")
-                .args(["-v", "error", "-f", "lavfi", "-i"])
-                .arg(format!("testsrc2=size=64x48:rate=10:duration={}", k + 1))
-                .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
-                .arg(clips.join(format!("clip{k}.mp4"))),
-        );
-        assert!(made.status.success());
-    }
+    common::tiny_clips(&clips, 3);
     std::fs::write(clips.join("broken.mp4"), b"not a video").unwrap();
     let results = dir.path().join("results");
     let mut h = harness();

@@ -27,15 +27,22 @@ pub fn load_stack(
 #[derive(Debug, Args)]
 pub struct ReduceArgs {
     pub path: PathBuf,
-    /// The reduction.
-    #[arg(long, value_parser = super::named::<ReduceOp>())]
-    pub op: ReduceOp,
     /// Output: .png (display mapping), .tif/.tiff or .npy (f32 values).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Overwrite the output file if it exists.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub how: ReduceHow,
+}
+
+/// The reduction and what it runs over: shared by `reduce` and `batch reduce`.
+#[derive(Debug, Args)]
+pub struct ReduceHow {
+    /// The reduction.
+    #[arg(long, value_parser = super::named::<ReduceOp>())]
+    pub op: ReduceOp,
     #[command(flatten)]
     pub mask: MaskArgs,
     #[command(flatten)]
@@ -59,43 +66,55 @@ fn inputs<'a>(
 }
 
 pub fn reduce(args: &ReduceArgs) -> anyhow::Result<()> {
-    let inputs = inputs(&args.path, &args.mask, Some(&args.normalize));
-    // Refused before any work: an existing output without --force, or an input.
-    output::check(&args.output, &inputs, args.force)?;
     let job = Job::new();
     cancel_on_ctrl_c(&job);
-    let stack = load_stack(&args.path, &args.load, &job)?;
-    let mask = args.mask.mask(&stack)?;
+    let line = reduce_one(&args.path, &args.output, &args.how, args.force, &job)?;
+    println!("{line}");
+    Ok(())
+}
+
+/// Reduces the stack at `path` into `output`; returns a line saying what was written.
+pub fn reduce_one(
+    path: &Path,
+    output: &Path,
+    how: &ReduceHow,
+    overwrite: bool,
+    job: &Job,
+) -> anyhow::Result<String> {
+    let inputs = inputs(path, &how.mask, Some(&how.normalize));
+    // Refused before any work: an existing output without --force, or an input.
+    output::check(output, &inputs, overwrite)?;
+    let stack = load_stack(path, &how.load, job)?;
+    let mask = how.mask.mask(&stack)?;
     let result = {
-        let _progress = ProgressDisplay::start(&job);
-        let normalizer = args.normalize.normalizer(&stack, &job)?;
+        let _progress = ProgressDisplay::start(job);
+        let normalizer = how.normalize.normalizer(&stack, job)?;
         ops::reduce_shown(
             stack.view(),
             normalizer.as_ref(),
             mask.as_ref(),
-            args.op,
+            how.op,
             None,
-            &job,
+            job,
         )?
     };
     save_image(
-        &args.output,
+        output,
         result.view(),
-        Some(args.mapping.mapping(result.view())),
+        Some(how.mapping.mapping(result.view())),
         &inputs,
-        args.force,
+        overwrite,
     )?;
     let (lo, hi) = stackscope::display::finite_range(result.view());
-    println!(
+    Ok(format!(
         "wrote {}: {} of {} frames, {}×{}×{}, values {lo} … {hi}",
-        args.output.display(),
-        args.op.name(),
+        output.display(),
+        how.op.name(),
         stack.len(),
         result.shape()[0],
         result.shape()[1],
         result.shape()[2]
-    );
-    Ok(())
+    ))
 }
 
 #[derive(Debug, Args)]

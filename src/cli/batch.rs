@@ -1,10 +1,10 @@
 //! `stackscope batch analyze INPUTS… --out DIR` and `stackscope batch merge DIR -o table.csv`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use stackscope::Job;
-use stackscope::batch::{self, Event, Shard};
+use stackscope::batch::{self, Event, Made, Shard};
 
 use super::analyze::AnalyzerArgs;
 use super::progress::cancel_on_ctrl_c;
@@ -23,6 +23,11 @@ pub enum BatchCommand {
     /// Run analyzers over many clips: one JSON and one CSV per clip in the output folder,
     /// resumable (a rerun skips clips whose results are complete and current).
     Analyze(Box<BatchAnalyzeArgs>),
+    /// Export every input as an MP4 (`<name>.mp4`), with export's options.
+    Export(Box<BatchExportArgs>),
+    /// Reduce every input to one image (`<name>.npy`, or --format tif/png), with reduce's
+    /// options.
+    Reduce(Box<BatchReduceArgs>),
     /// Join the per-clip results of a batch (every shard's) into one CSV table.
     Merge {
         /// The batch's output folder.
@@ -99,9 +104,41 @@ pub struct BatchAnalyzeArgs {
     pub run: AnalyzerArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct BatchExportArgs {
+    #[command(flatten)]
+    pub collection: Collection,
+
+    /// Inputs exported at once (each export uses several threads already).
+    #[arg(short, long, default_value_t = 1)]
+    pub jobs: usize,
+
+    #[command(flatten)]
+    pub how: super::export::ExportHow,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchReduceArgs {
+    #[command(flatten)]
+    pub collection: Collection,
+
+    /// Inputs reduced at once.
+    #[arg(short, long, default_value_t = 1)]
+    pub jobs: usize,
+
+    /// What each result is written as: npy (f32 values), tif, or png (display mapping).
+    #[arg(long, default_value = "npy", value_parser = ["npy", "tif", "png"])]
+    pub format: String,
+
+    #[command(flatten)]
+    pub how: super::analyze_ops::ReduceHow,
+}
+
 pub fn run(args: &BatchArgs) -> anyhow::Result<()> {
     match &args.command {
         BatchCommand::Analyze(a) => run_analyze(a),
+        BatchCommand::Export(a) => run_export(a),
+        BatchCommand::Reduce(a) => run_reduce(a),
         BatchCommand::Merge { dir, output, force } => {
             let rows = batch::merge(dir, output, *force)?;
             println!("wrote {} ({rows} rows)", output.display());
@@ -119,10 +156,20 @@ pub struct SomeFailed {
     pub summary: String,
 }
 
-fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
-    let inputs = args.collection.inputs()?;
-    let shard = args.collection.shard()?;
-    let out = &args.collection.out;
+/// Runs a batch through `go(inputs, shard, job, on_event)` with the progress lines and the
+/// closing tally every batch subcommand prints.
+fn run_with(
+    collection: &Collection,
+    go: impl FnOnce(
+        &[batch::Input],
+        Shard,
+        &Job,
+        &mut dyn FnMut(Event<'_>),
+    ) -> Result<batch::Tally, batch::BatchError>,
+) -> anyhow::Result<()> {
+    let inputs = collection.inputs()?;
+    let shard = collection.shard()?;
+    let out = &collection.out;
     let job = Job::new();
     cancel_on_ctrl_c(&job);
     let total = inputs
@@ -132,38 +179,29 @@ fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
         .count();
     let started = std::time::Instant::now();
     let mut finished = 0usize;
-    let tally = batch::analyze(
-        &inputs,
-        out,
-        shard,
-        &args.run.analyzer,
-        &args.run.options(),
-        &args.run.environment(),
-        args.jobs,
-        &job,
-        |event| match event {
-            Event::Started { input, .. } => {
-                eprintln!("started {}", input.name.display());
-            }
-            Event::Finished {
-                input,
-                error,
-                elapsed_secs,
-            } => {
-                finished += 1;
-                let done = started.elapsed().as_secs_f64();
-                let eta = done / finished as f64 * total.saturating_sub(finished) as f64;
-                let outcome = match error {
-                    None => "ok".to_string(),
-                    Some(e) => format!("failed: {e}"),
-                };
-                eprintln!(
-                    "[{finished}/{total}, about {eta:.0} s left] {} {outcome} ({elapsed_secs:.1} s)",
-                    input.name.display()
-                );
-            }
-        },
-    )?;
+    let mut on_event = |event: Event<'_>| match event {
+        Event::Started { input, .. } => {
+            eprintln!("started {}", input.name.display());
+        }
+        Event::Finished {
+            input,
+            error,
+            elapsed_secs,
+        } => {
+            finished += 1;
+            let done = started.elapsed().as_secs_f64();
+            let eta = done / finished as f64 * total.saturating_sub(finished) as f64;
+            let outcome = match error {
+                None => "ok".to_string(),
+                Some(e) => format!("failed: {e}"),
+            };
+            eprintln!(
+                "[{finished}/{total}, about {eta:.0} s left] {} {outcome} ({elapsed_secs:.1} s)",
+                input.name.display()
+            );
+        }
+    };
+    let tally = go(&inputs, shard, &job, &mut on_event)?;
     println!(
         "{} inputs{}: {} done, {} already current, {} failed; results in {}",
         tally.inputs,
@@ -186,4 +224,89 @@ fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
         .into());
     }
     Ok(())
+}
+
+fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
+    run_with(&args.collection, |inputs, shard, job, on_event| {
+        batch::analyze(
+            inputs,
+            &args.collection.out,
+            shard,
+            &args.run.analyzer,
+            &args.run.options(),
+            &args.run.environment(),
+            args.jobs,
+            job,
+            on_event,
+        )
+    })
+}
+
+/// Runs `work` on every input of the collection, `jobs` at a time, through the generic
+/// batch engine.
+fn run_each(
+    collection: &Collection,
+    jobs: usize,
+    settings: &serde_json::Value,
+    work: impl Fn(&batch::Input, &Path, &Job) -> Result<Made, String> + Sync,
+) -> anyhow::Result<()> {
+    let workers: Vec<_> = (0..jobs.max(1)).map(|_| &work).collect();
+    run_with(collection, |inputs, shard, job, on_event| {
+        batch::run(
+            inputs,
+            &collection.out,
+            settings,
+            shard,
+            job,
+            on_event,
+            workers,
+        )
+    })
+}
+
+fn run_export(args: &BatchExportArgs) -> anyhow::Result<()> {
+    // The settings are the options as given: the same flags are the same settings.
+    let settings = serde_json::json!({ "command": "export", "how": format!("{:?}", args.how) });
+    run_each(
+        &args.collection,
+        args.jobs,
+        &settings,
+        |input, stem, job| {
+            let out = batch::with_extension(stem, "mp4");
+            let report = super::export::export_one(&input.path, &out, &args.how, true, job)
+                .map_err(|e| format!("{e:#}"))?;
+            Ok(Made {
+                outputs: vec![out],
+                summary: serde_json::json!({
+                    "frames": report.frames,
+                    "width": report.width,
+                    "height": report.height,
+                    "fps": report.fps,
+                    "duration_s": report.duration_secs,
+                }),
+            })
+        },
+    )
+}
+
+fn run_reduce(args: &BatchReduceArgs) -> anyhow::Result<()> {
+    let settings = serde_json::json!({
+        "command": "reduce",
+        "format": args.format,
+        "how": format!("{:?}", args.how),
+    });
+    run_each(
+        &args.collection,
+        args.jobs,
+        &settings,
+        |input, stem, job| {
+            let out = batch::with_extension(stem, &args.format);
+            let line = super::analyze_ops::reduce_one(&input.path, &out, &args.how, true, job)
+                .map_err(|e| format!("{e:#}"))?;
+            Ok(Made {
+                outputs: vec![out],
+                summary: serde_json::json!({ "wrote": line }),
+            })
+        },
+    )
 }

@@ -1,10 +1,10 @@
 //! `stackscope export PATH -o out.mp4`: interpolate and encode a stack as H.264 MP4.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
-use stackscope::export::{ExportSettings, export};
+use stackscope::export::{ExportReport, ExportSettings, export};
 use stackscope::interp::BlendDevice;
 use stackscope::load::{FolderStream, human_bytes};
 use stackscope::source::{DisplaySource, FrameSource, StackSource};
@@ -24,6 +24,17 @@ pub struct ExportArgs {
     #[arg(short, long)]
     pub output: PathBuf,
 
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub how: ExportHow,
+}
+
+/// How frames are exported: shared by `export` and `batch export`.
+#[derive(Debug, Args)]
+pub struct ExportHow {
     /// Blended frames inserted between each pair of frames (0–200).
     #[arg(long, default_value_t = 0, value_name = "K")]
     pub interp_steps: usize,
@@ -48,10 +59,6 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
 
-    /// Overwrite the output file if it exists.
-    #[arg(long)]
-    pub force: bool,
-
     /// Where blending runs: auto picks a real GPU and the CPU otherwise.
     #[arg(long, value_parser = super::named::<BlendDevice>(), default_value_t = BlendDevice::Auto)]
     pub blend_device: BlendDevice,
@@ -72,42 +79,7 @@ pub struct ExportArgs {
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let job = Job::new();
     cancel_on_ctrl_c(&job);
-    let options = args.load.options();
-    let through_display = args.normalize.is_active() || args.mapping.is_set() || args.mask.is_set();
-    let mut source: Box<dyn FrameSource> = if through_display {
-        // Normalized, masked or colour-mapped frames: exported as the viewer shows them.
-        let stack = Arc::new(load_stack(&args.path, &args.load, &job)?);
-        let mask = args.mask.mask(&stack)?;
-        let normalizer = {
-            let _progress = ProgressDisplay::start(&job);
-            args.normalize.normalizer(&stack, &job)?
-        };
-        let mut display = DisplaySource::new(stack, mask, normalizer, Default::default());
-        let mapping = display.automatic_mapping(args.mapping.auto_contrast);
-        display.set_mapping(args.mapping.fixed_choices(mapping));
-        display.into_frame_source()
-    } else if load::detect(&args.path) == SourceKind::Folder {
-        // A folder streams one image at a time: memory stays flat however many there are.
-        Box::new(FolderStream::open(&args.path, &options)?)
-    } else {
-        Box::new(StackSource::new(Arc::new(load_stack(
-            &args.path, &args.load, &job,
-        )?)))
-    };
-    let settings = ExportSettings {
-        steps: args.interp_steps,
-        intensity: args.intensity,
-        fps: args.fps,
-        crf: args.crf,
-        preset: args.preset.clone(),
-        audio: args.audio.clone(),
-        overwrite: args.force,
-        blend_device: args.blend_device,
-    };
-    let report = {
-        let _progress = ProgressDisplay::start(&job);
-        export(source.as_mut(), &args.output, &settings, &job)?
-    };
+    let report = export_one(&args.path, &args.output, &args.how, args.force, &job)?;
     println!(
         "wrote {}: {} frames, {}×{}, {:.3} fps, {:.2} s, {}",
         report.path.display(),
@@ -134,4 +106,48 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         }
     );
     Ok(())
+}
+
+/// Exports the stack at `path` as `output` with the settings of `how`.
+pub fn export_one(
+    path: &Path,
+    output: &Path,
+    how: &ExportHow,
+    overwrite: bool,
+    job: &Job,
+) -> anyhow::Result<ExportReport> {
+    let options = how.load.options();
+    let through_display = how.normalize.is_active() || how.mapping.is_set() || how.mask.is_set();
+    let mut source: Box<dyn FrameSource> = if through_display {
+        // Normalized, masked or colour-mapped frames: exported as the viewer shows them.
+        let stack = Arc::new(load_stack(path, &how.load, job)?);
+        let mask = how.mask.mask(&stack)?;
+        let normalizer = {
+            let _progress = ProgressDisplay::start(job);
+            how.normalize.normalizer(&stack, job)?
+        };
+        let mut display = DisplaySource::new(stack, mask, normalizer, Default::default());
+        let mapping = display.automatic_mapping(how.mapping.auto_contrast);
+        display.set_mapping(how.mapping.fixed_choices(mapping));
+        display.into_frame_source()
+    } else if load::detect(path) == SourceKind::Folder {
+        // A folder streams one image at a time: memory stays flat however many there are.
+        Box::new(FolderStream::open(path, &options)?)
+    } else {
+        Box::new(StackSource::new(Arc::new(load_stack(
+            path, &how.load, job,
+        )?)))
+    };
+    let settings = ExportSettings {
+        steps: how.interp_steps,
+        intensity: how.intensity,
+        fps: how.fps,
+        crf: how.crf,
+        preset: how.preset.clone(),
+        audio: how.audio.clone(),
+        overwrite,
+        blend_device: how.blend_device,
+    };
+    let _progress = ProgressDisplay::start(job);
+    Ok(export(source.as_mut(), output, &settings, job)?)
 }
