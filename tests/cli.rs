@@ -368,4 +368,58 @@ fn batch_export_and_reduce_write_what_the_single_commands_write() {
     // Both ran into one folder and one state: a rerun of either finds its outputs current.
     let (_, stdout, _) = stackscope(&reduce_all);
     assert!(stdout.contains("0 done, 3 already current"), "{stdout}");
+    // Another format is other outputs.
+    let (_, stdout, _) = stackscope(&[&reduce_all[..], &["--format", "png"][..]].concat());
+    assert!(stdout.contains("3 done, 0 already current"), "{stdout}");
+    assert!(out.join("clip0.mp4.png").is_file());
+}
+
+#[test]
+fn batch_visualize_renders_what_the_single_command_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let sounds = dir.path().join("sounds");
+    std::fs::create_dir_all(&sounds).unwrap();
+    let rate = 22_050;
+    for (k, secs) in [1.0, 2.0].into_iter().enumerate() {
+        let samples = stackscope::sample::sine_sweep(rate, secs, 200.0, 4_000.0);
+        stackscope::sample::write_wav(&sounds.join(format!("s{k}.wav")), rate, &samples).unwrap();
+    }
+    let out = dir.path().join("out");
+    let look = ["--size", "64x48", "--fps", "10", "--style", "spectrogram"];
+    let mut args = vec!["batch", "visualize", sounds.to_str().unwrap()];
+    args.extend(["--out", out.to_str().unwrap()]);
+    args.extend(look);
+    let (code, stdout, stderr) = stackscope(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("2 inputs: 2 done"), "{stdout}");
+    for (k, secs) in [1.0, 2.0].into_iter().enumerate() {
+        let single = dir.path().join(format!("single{k}.mp4"));
+        let wav = sounds.join(format!("s{k}.wav"));
+        let mut args = vec![
+            "visualize",
+            wav.to_str().unwrap(),
+            "-o",
+            single.to_str().unwrap(),
+        ];
+        args.extend(look);
+        let (code, _, stderr) = stackscope(&args);
+        assert_eq!(code, 0, "{stderr}");
+        let batch = out.join(format!("s{k}.wav.mp4"));
+        let video = common::stream_durations(&batch)
+            .into_iter()
+            .find(|(kind, _)| kind == "video")
+            .map(|(_, d)| d)
+            .unwrap();
+        assert!((video - secs).abs() < 0.15, "s{k}: {video} s of video");
+        let frames = |p: &std::path::Path| {
+            let decoded = common::output(
+                std::process::Command::new("ffmpeg")
+                    .args(["-v", "error", "-i"])
+                    .arg(p)
+                    .args(["-map", "0:v", "-f", "framemd5", "-"]),
+            );
+            String::from_utf8_lossy(&decoded.stdout).into_owned()
+        };
+        assert_eq!(frames(&batch), frames(&single), "s{k}");
+    }
 }

@@ -28,6 +28,9 @@ pub enum BatchCommand {
     /// Reduce every input to one image (`<name>.npy`, or --format tif/png), with reduce's
     /// options.
     Reduce(Box<BatchReduceArgs>),
+    /// Turn every audio file (or video's sound) into a spectrum video (`<name>.mp4`), with
+    /// visualize's options.
+    Visualize(Box<BatchVisualizeArgs>),
     /// Join the per-clip results of a batch (every shard's) into one CSV table.
     Merge {
         /// The batch's output folder.
@@ -134,11 +137,25 @@ pub struct BatchReduceArgs {
     pub how: super::analyze_ops::ReduceHow,
 }
 
+#[derive(Debug, Args)]
+pub struct BatchVisualizeArgs {
+    #[command(flatten)]
+    pub collection: Collection,
+
+    /// Inputs rendered at once.
+    #[arg(short, long, default_value_t = 1)]
+    pub jobs: usize,
+
+    #[command(flatten)]
+    pub how: super::visualize::VisualHow,
+}
+
 pub fn run(args: &BatchArgs) -> anyhow::Result<()> {
     match &args.command {
         BatchCommand::Analyze(a) => run_analyze(a),
         BatchCommand::Export(a) => run_export(a),
         BatchCommand::Reduce(a) => run_reduce(a),
+        BatchCommand::Visualize(a) => run_visualize(a),
         BatchCommand::Merge { dir, output, force } => {
             let rows = batch::merge(dir, output, *force)?;
             println!("wrote {} ({rows} rows)", output.display());
@@ -242,20 +259,32 @@ fn run_analyze(args: &BatchAnalyzeArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Runs `work` on every input of the collection, `jobs` at a time, through the generic
-/// batch engine.
+/// Runs `work(input, output, job)` on every input of the collection, `jobs` at a time,
+/// through the generic batch engine: one output per input, `<name>.<ext>`; `work` returns
+/// the input's summary. `command` and `how` (the subcommand's options as given) are the
+/// settings: the same flags are the same settings.
 fn run_each(
     collection: &Collection,
     jobs: usize,
-    settings: &serde_json::Value,
-    work: impl Fn(&batch::Input, &Path, &Job) -> Result<Made, String> + Sync,
+    (command, how): (&str, &dyn std::fmt::Debug),
+    ext: &str,
+    work: impl Fn(&batch::Input, &Path, &Job) -> Result<serde_json::Value, String> + Sync,
 ) -> anyhow::Result<()> {
-    let workers: Vec<_> = (0..jobs.max(1)).map(|_| &work).collect();
+    let settings = serde_json::json!({ "command": command, "how": format!("{how:?}") });
+    let one = |input: &batch::Input, stem: &Path, job: &Job| -> Result<Made, String> {
+        let out = batch::with_extension(stem, ext);
+        let summary = work(input, &out, job)?;
+        Ok(Made {
+            outputs: vec![out],
+            summary,
+        })
+    };
+    let workers: Vec<_> = (0..jobs.max(1)).map(|_| &one).collect();
     run_with(collection, |inputs, shard, job, on_event| {
         batch::run(
             inputs,
             &collection.out,
-            settings,
+            &settings,
             shard,
             job,
             on_event,
@@ -265,48 +294,60 @@ fn run_each(
 }
 
 fn run_export(args: &BatchExportArgs) -> anyhow::Result<()> {
-    // The settings are the options as given: the same flags are the same settings.
-    let settings = serde_json::json!({ "command": "export", "how": format!("{:?}", args.how) });
+    let how = ("export", &args.how as &dyn std::fmt::Debug);
     run_each(
         &args.collection,
         args.jobs,
-        &settings,
-        |input, stem, job| {
-            let out = batch::with_extension(stem, "mp4");
-            let report = super::export::export_one(&input.path, &out, &args.how, true, job)
+        how,
+        "mp4",
+        |input, out, job| {
+            let report = super::export::export_one(&input.path, out, &args.how, true, job)
                 .map_err(|e| format!("{e:#}"))?;
-            Ok(Made {
-                outputs: vec![out],
-                summary: serde_json::json!({
-                    "frames": report.frames,
-                    "width": report.width,
-                    "height": report.height,
-                    "fps": report.fps,
-                    "duration_s": report.duration_secs,
-                }),
-            })
+            Ok(serde_json::json!({
+                "frames": report.frames,
+                "width": report.width,
+                "height": report.height,
+                "fps": report.fps,
+                "duration_s": report.duration_secs,
+            }))
         },
     )
 }
 
 fn run_reduce(args: &BatchReduceArgs) -> anyhow::Result<()> {
-    let settings = serde_json::json!({
-        "command": "reduce",
-        "format": args.format,
-        "how": format!("{:?}", args.how),
-    });
+    // The format is a setting too: it names the outputs.
+    let described = (&args.format, &args.how);
+    let how = ("reduce", &described as &dyn std::fmt::Debug);
     run_each(
         &args.collection,
         args.jobs,
-        &settings,
-        |input, stem, job| {
-            let out = batch::with_extension(stem, &args.format);
-            let line = super::analyze_ops::reduce_one(&input.path, &out, &args.how, true, job)
+        how,
+        &args.format,
+        |input, out, job| {
+            let line = super::analyze_ops::reduce_one(&input.path, out, &args.how, true, job)
                 .map_err(|e| format!("{e:#}"))?;
-            Ok(Made {
-                outputs: vec![out],
-                summary: serde_json::json!({ "wrote": line }),
-            })
+            Ok(serde_json::json!({ "wrote": line }))
+        },
+    )
+}
+
+fn run_visualize(args: &BatchVisualizeArgs) -> anyhow::Result<()> {
+    // Checked once, before any input: a bad colour is no single input's failure.
+    let visual = args.how.settings(true)?;
+    let how = ("visualize", &args.how as &dyn std::fmt::Debug);
+    run_each(
+        &args.collection,
+        args.jobs,
+        how,
+        "mp4",
+        |input, out, job| {
+            let report = stackscope::audio::visualize(&input.path, out, &visual, job)
+                .map_err(|e| e.to_string())?;
+            Ok(serde_json::json!({
+                "frames": report.frames,
+                "video_s": report.video_secs,
+                "audio_s": report.audio_secs,
+            }))
         },
     )
 }

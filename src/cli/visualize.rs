@@ -24,6 +24,26 @@ pub struct VisualizeArgs {
     #[arg(short, long)]
     pub output: PathBuf,
 
+    /// Write the frame shown at this time as a PNG instead of the video.
+    #[arg(long, value_name = "SECONDS")]
+    pub still: Option<f64>,
+
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub how: VisualHow,
+}
+
+/// What the video looks like and how it is encoded: shared by `visualize` and
+/// `batch visualize`.
+#[derive(Debug, Args)]
+pub struct VisualHow {
     #[arg(long, value_parser = super::named::<Style>(), default_value_t = Style::Bars)]
     pub style: Style,
 
@@ -82,18 +102,6 @@ pub struct VisualizeArgs {
     /// x264 preset (ultrafast … veryslow).
     #[arg(long, default_value = "veryfast")]
     pub preset: String,
-
-    /// Write the frame shown at this time as a PNG instead of the video.
-    #[arg(long, value_name = "SECONDS")]
-    pub still: Option<f64>,
-
-    /// Overwrite the output file if it exists.
-    #[arg(long)]
-    pub force: bool,
-
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 fn parse_size(text: &str) -> Result<(usize, usize), String> {
@@ -108,8 +116,8 @@ fn parse_size(text: &str) -> Result<(usize, usize), String> {
     Ok((side(w)?, side(h)?))
 }
 
-impl VisualizeArgs {
-    fn settings(&self) -> Result<VisualizeSettings, AudioError> {
+impl VisualHow {
+    pub fn settings(&self, overwrite: bool) -> Result<VisualizeSettings, AudioError> {
         let palette = match &self.color {
             Some(c) => Palette::Solid(parse_color(c)?),
             None => Palette::Map(self.colormap.unwrap_or(self.style.default_colormap())),
@@ -135,7 +143,7 @@ impl VisualizeArgs {
             },
             crf: self.crf,
             preset: self.preset.clone(),
-            overwrite: self.force,
+            overwrite,
         })
     }
 }
@@ -143,7 +151,7 @@ impl VisualizeArgs {
 pub fn run(args: &VisualizeArgs) -> anyhow::Result<()> {
     let job = Job::new();
     cancel_on_ctrl_c(&job);
-    let settings = args.settings()?;
+    let settings = args.how.settings(args.force)?;
     if let Some(seconds) = args.still {
         return still(args, &settings, seconds, &job);
     }
