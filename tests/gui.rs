@@ -810,6 +810,50 @@ fn the_batch_window_runs_a_folder_and_opens_a_finished_clip_with_its_results() {
         "{second}"
     );
 
+    // The same folder exported with the Export window's settings, into another folder.
+    let exported = dir.path().join("exported");
+    {
+        let form = &mut h.state_mut().settings_mut().batch;
+        form.export = true;
+        form.out = exported.display().to_string();
+    }
+    h.run_steps(2);
+    let third = run(&mut h).unwrap_err();
+    assert!(
+        third.contains("4 clips: 3 done, 0 already current, 1 failed"),
+        "{third}"
+    );
+    let single = dir.path().join("single.mp4");
+    let (code, _, stderr) = common::stackscope(&[
+        "export",
+        clips.join("clip1.mp4").to_str().unwrap(),
+        "-o",
+        single.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let frames = |p: &Path| {
+        let decoded = common::output(
+            std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-i"])
+                .arg(p)
+                .args(["-f", "framemd5", "-"]),
+        );
+        String::from_utf8_lossy(&decoded.stdout).into_owned()
+    };
+    let batch = frames(&exported.join("clip1.mp4.mp4"));
+    assert_eq!(batch.lines().filter(|l| !l.starts_with('#')).count(), 20);
+    assert_eq!(
+        batch,
+        frames(&single),
+        "the window's batch export = the CLI's export"
+    );
+    {
+        let form = &mut h.state_mut().settings_mut().batch;
+        form.export = false;
+        form.out = results.display().to_string();
+    }
+    h.run_steps(2);
+
     // Open one: the clip loads and its scenes are over it.
     let finished = h.state().batch_finished().to_vec();
     let at = finished

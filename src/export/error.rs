@@ -35,6 +35,9 @@ pub enum ExportError {
     #[error(transparent)]
     Media(crate::media::MediaError),
 
+    #[error(transparent)]
+    Load(Box<crate::load::LoadError>),
+
     #[error("export cancelled; the partial file was removed")]
     Cancelled,
 }

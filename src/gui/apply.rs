@@ -189,7 +189,13 @@ impl App {
                 );
             }
             Command::StartAnalysis(form) => self.start_analysis(ctx, &form),
-            Command::RunBatch { form, analyze } => self.start_batch(ctx, &form, &analyze),
+            Command::RunBatch { form, analyze } => {
+                if form.export {
+                    self.start_batch_export(ctx, &form);
+                } else {
+                    self.start_batch(ctx, &form, &analyze);
+                }
+            }
             Command::OpenBatchResult { clip, results } => {
                 match crate::analyze::read_results_json(&results) {
                     Ok(found) => {

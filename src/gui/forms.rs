@@ -182,6 +182,8 @@ pub struct BatchForm {
     pub out: String,
     /// Clips analysed at once.
     pub jobs: usize,
+    /// True: export every clip as MP4 with the Export window's settings; false: analyze.
+    pub export: bool,
 }
 
 impl Default for BatchForm {
@@ -192,6 +194,7 @@ impl Default for BatchForm {
             recursive: false,
             out: String::new(),
             jobs: 1,
+            export: false,
         }
     }
 }

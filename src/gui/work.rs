@@ -197,6 +197,66 @@ impl App {
             });
     }
 
+    /// Exports every clip of the batch form's folder with the Export window's settings and
+    /// the load dialog's options: `<name>.mp4` in the results folder, resumable.
+    pub(super) fn start_batch_export(
+        &mut self,
+        ctx: &egui::Context,
+        form: &crate::gui::forms::BatchForm,
+    ) {
+        let settings = self.settings.export.settings();
+        let options = self.settings.load.options();
+        let (settings, options) = match (settings, options) {
+            // Results of changed clips are replaced: the batch decides what is current.
+            (Ok(s), Ok(o)) => (
+                crate::export::ExportSettings {
+                    overwrite: true,
+                    ..s
+                },
+                o,
+            ),
+            (Err(e), _) | (_, Err(e)) => {
+                self.panels.batch.outcome = Some(Err(e));
+                return;
+            }
+        };
+        let folder = PathBuf::from(form.folder.trim());
+        let out = PathBuf::from(form.out.trim());
+        let glob = Some(form.glob.trim().to_string()).filter(|g| !g.is_empty());
+        let (recursive, jobs) = (form.recursive, form.jobs.max(1));
+        let label = format!("exporting {}", folder.display());
+        self.panels.batch.outcome = None;
+        self.jobs
+            .start(ctx, JobKind::Batch, None, "", label, move |job| {
+                use crate::batch;
+                let inputs = batch::collect(&[folder], &[], recursive, glob.as_deref(), &out)?;
+                let described = serde_json::json!({
+                    "command": "export",
+                    "how": format!("{:?}", (&settings, &options)),
+                });
+                let one = |input: &batch::Input, stem: &std::path::Path, job: &crate::job::Job| {
+                    let mp4 = batch::with_extension(stem, "mp4");
+                    let report =
+                        crate::export::export_file(&input.path, &mp4, &options, &settings, job)
+                            .map_err(|e| e.to_string())?;
+                    Ok(batch::Made {
+                        outputs: vec![mp4],
+                        summary: serde_json::json!({ "frames": report.frames }),
+                    })
+                };
+                let workers: Vec<_> = (0..jobs).map(|_| &one).collect();
+                Ok(Done::Batch(batch::run(
+                    &inputs,
+                    &out,
+                    &described,
+                    batch::Shard::ALL,
+                    job,
+                    |_| {},
+                    workers,
+                )?))
+            });
+    }
+
     pub(super) fn start_batch(
         &mut self,
         ctx: &egui::Context,

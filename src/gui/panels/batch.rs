@@ -107,15 +107,24 @@ impl BatchPanel {
                     ui.add(egui::DragValue::new(&mut form.jobs).range(1..=64));
                     ui.end_row();
                 });
-                ui.label("Analyzers (their options are the Analyzers window's):");
-                ui.horizontal_wrapped(|ui| {
-                    for (name, about) in ANALYZERS {
-                        let mut on = analyze.is_chosen(name);
-                        if ui.checkbox(&mut on, *name).on_hover_text(*about).changed() {
-                            analyze.set_chosen(name, on);
-                        }
-                    }
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut form.export, false, "analyze");
+                    ui.radio_value(&mut form.export, true, "export MP4")
+                        .on_hover_text(
+                            "with the Export window's settings and the load dialog's options",
+                        );
                 });
+                if !form.export {
+                    ui.label("Analyzers (their options are the Analyzers window's):");
+                    ui.horizontal_wrapped(|ui| {
+                        for (name, about) in ANALYZERS {
+                            let mut on = analyze.is_chosen(name);
+                            if ui.checkbox(&mut on, *name).on_hover_text(*about).changed() {
+                                analyze.set_chosen(name, on);
+                            }
+                        }
+                    });
+                }
                 ui.separator();
                 if let Some(task) = view.jobs.task(JobKind::Batch) {
                     progress_row(ui, &task.label, task.job());
@@ -123,7 +132,7 @@ impl BatchPanel {
                 } else {
                     let ready = !form.folder.trim().is_empty()
                         && !form.out.trim().is_empty()
-                        && !analyze.chosen.is_empty();
+                        && (form.export || !analyze.chosen.is_empty());
                     if ui
                         .add_enabled(ready, egui::Button::new("Run batch"))
                         .on_hover_text("clips whose results are complete and current are skipped")
