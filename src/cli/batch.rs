@@ -7,7 +7,7 @@ use stackscope::Job;
 use stackscope::batch::{self, Event, Made, Shard};
 
 use super::analyze::AnalyzerArgs;
-use super::progress::cancel_on_ctrl_c;
+use super::progress::{ProgressDisplay, cancel_on_ctrl_c};
 
 /// The exit code of a batch in which some inputs failed (the others were written).
 pub const SOME_FAILED: u8 = 3;
@@ -196,6 +196,12 @@ fn run_with(
         .count();
     let started = std::time::Instant::now();
     let mut finished = 0usize;
+    let mut failed = 0usize;
+    // One bar for the whole batch: inputs finished of this shard's, and the time left.
+    let overall = Job::new();
+    overall.set_total(total as u64);
+    overall.set_message("inputs");
+    let _bar = ProgressDisplay::start(&overall);
     let mut on_event = |event: Event<'_>| match event {
         Event::Started { input, .. } => {
             eprintln!("started {}", input.name.display());
@@ -206,6 +212,9 @@ fn run_with(
             elapsed_secs,
         } => {
             finished += 1;
+            failed += usize::from(error.is_some());
+            overall.advance(1);
+            overall.set_message(format!("{} ok, {failed} failed", finished - failed));
             let done = started.elapsed().as_secs_f64();
             let eta = done / finished as f64 * total.saturating_sub(finished) as f64;
             let outcome = match error {
