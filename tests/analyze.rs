@@ -806,3 +806,24 @@ fn shards_cover_every_clip_once_and_merge_to_the_unsharded_table() {
             .any(|r| r.starts_with("day1/clip0.mp4,event,scenes,"))
     );
 }
+
+#[test]
+fn one_vad_over_two_clips_gives_each_what_a_fresh_one_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let speech = speak(dir.path(), SENTENCES[0]);
+    let (a, _) = clip(&[speech.clone()], &[0.5, 1.0], 0.0);
+    let (b, _) = clip(&[speech], &[1.5, 0.3], 0.002);
+    let (a, b) = (
+        write(dir.path(), "a.wav", &a),
+        write(dir.path(), "b.wav", &b),
+    );
+    let mut kept = analyze::by_name("vad", serde_json::json!({}), env()).unwrap();
+    for path in [&a, &b, &a] {
+        let reused = kept.run(&Source::new(path), &Job::new()).unwrap();
+        let fresh = run("vad", serde_json::json!({}), path);
+        // The model's state starts afresh for every clip.
+        assert_eq!(reused.events, fresh.events, "{path:?}");
+        assert_eq!(reused.series, fresh.series, "{path:?}");
+        assert_eq!(reused.models, fresh.models);
+    }
+}

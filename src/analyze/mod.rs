@@ -183,7 +183,7 @@ pub fn by_name(
         AnalyzerName::Vad => {
             let settings: VadSettings = serde_json::from_value(options).map_err(parse_err)?;
             settings.validate()?;
-            Box::new(VoiceActivity { settings, env })
+            Box::new(VoiceActivity::new(settings, env))
         }
         AnalyzerName::SpeechRate => {
             let settings: SpeechRateSettings =
@@ -274,11 +274,17 @@ pub fn load_speech_audio(path: &Path, job: &Job) -> Result<Vec<f32>, AnalyzeErro
 pub struct VoiceActivity {
     settings: VadSettings,
     env: Environment,
+    /// The model, loaded on the first clip and kept for the next (a batch).
+    loaded: Option<(vad::SileroVad, ModelUsed)>,
 }
 
 impl VoiceActivity {
     pub fn new(settings: VadSettings, env: Environment) -> Self {
-        Self { settings, env }
+        Self {
+            settings,
+            env,
+            loaded: None,
+        }
     }
 }
 
@@ -342,14 +348,18 @@ impl Analyzer for VoiceActivity {
     fn run(&mut self, source: &Source, job: &Job) -> Result<AnalysisResult, AnalyzeError> {
         let started = std::time::Instant::now();
         job.set_message("decoding audio");
-        let (audio, opened) = std::thread::scope(|scope| {
-            let opening = spawn_loader(scope, "VAD model", || open_vad(&self.env));
-            let audio = load_speech_audio(&source.path, job);
-            (audio, join_loader(opening, "loading the VAD model"))
-        });
+        let (audio, loaded) = match self.loaded.take() {
+            Some(loaded) => (load_speech_audio(&source.path, job), Ok(loaded)),
+            None => std::thread::scope(|scope| {
+                let opening = spawn_loader(scope, "VAD model", || open_vad(&self.env));
+                let audio = load_speech_audio(&source.path, job);
+                (audio, join_loader(opening, "loading the VAD model"))
+            }),
+        };
+        let (model, used) = self.loaded.insert(loaded?);
+        let used = used.clone();
         let audio = audio?;
-        let (mut model, used) = opened?;
-        let (segments, probs) = detect_speech(&mut model, &self.settings, &audio, job)?;
+        let (segments, probs) = detect_speech(model, &self.settings, &audio, job)?;
         let duration = audio.len() as f64 / f64::from(vad::SAMPLE_RATE);
         let chunk_secs = vad::CHUNK as f64 / f64::from(vad::SAMPLE_RATE);
         let events: Vec<Event> = segments
