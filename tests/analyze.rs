@@ -811,7 +811,7 @@ fn shards_cover_every_clip_once_and_merge_to_the_unsharded_table() {
 fn one_vad_over_two_clips_gives_each_what_a_fresh_one_gives() {
     let dir = tempfile::tempdir().unwrap();
     let speech = speak(dir.path(), SENTENCES[0]);
-    let (a, _) = clip(&[speech.clone()], &[0.5, 1.0], 0.0);
+    let (a, _) = clip(std::slice::from_ref(&speech), &[0.5, 1.0], 0.0);
     let (b, _) = clip(&[speech], &[1.5, 0.3], 0.002);
     let (a, b) = (
         write(dir.path(), "a.wav", &a),
