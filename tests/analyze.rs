@@ -827,3 +827,24 @@ fn one_vad_over_two_clips_gives_each_what_a_fresh_one_gives() {
         assert_eq!(reused.models, fresh.models);
     }
 }
+
+#[test]
+fn one_speech_rate_over_two_clips_gives_each_what_a_fresh_one_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = speak(dir.path(), SENTENCES[1]);
+    let second = speak(dir.path(), SENTENCES[2]);
+    let (a, _) = clip(std::slice::from_ref(&first), &[0.4, 0.4], 0.0);
+    let (b, _) = clip(std::slice::from_ref(&second), &[0.8, 0.2], 0.0);
+    let (a, b) = (
+        write(dir.path(), "a.wav", &a),
+        write(dir.path(), "b.wav", &b),
+    );
+    let mut kept = analyze::by_name("speech_rate", serde_json::json!({}), env()).unwrap();
+    for path in [&a, &b] {
+        let reused = kept.run(&Source::new(path), &Job::new()).unwrap();
+        let fresh = run("speech_rate", serde_json::json!({}), path);
+        assert_eq!(reused.events, fresh.events, "{path:?}");
+        assert_eq!(reused.summary["words"], fresh.summary["words"], "{path:?}");
+        assert_eq!(reused.models, fresh.models);
+    }
+}

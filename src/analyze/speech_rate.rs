@@ -171,11 +171,21 @@ impl Window {
 pub struct SpeechRate {
     settings: SpeechRateSettings,
     env: Environment,
+    /// The models, loaded on the first clip and kept for the next (a batch): whisper's
+    /// context (a state is made per transcription) and the VAD (its state starts afresh per
+    /// clip).
+    transcriber: Option<Transcriber>,
+    vad: Option<(super::vad::SileroVad, ModelUsed)>,
 }
 
 impl SpeechRate {
     pub fn new(settings: SpeechRateSettings, env: Environment) -> Self {
-        Self { settings, env }
+        Self {
+            settings,
+            env,
+            transcriber: None,
+            vad: None,
+        }
     }
 
     /// The whisper model's path (checked now, so a missing one fails before any work) and
@@ -202,6 +212,21 @@ impl SpeechRate {
     }
 }
 
+/// A model kept from an earlier clip, or being loaded beside the audio's decoding.
+enum Loader<'scope, T> {
+    Kept(T),
+    Loading(std::io::Result<std::thread::ScopedJoinHandle<'scope, Result<T, AnalyzeError>>>),
+}
+
+impl<T> Loader<'_, T> {
+    fn join(self, what: &str) -> Result<T, AnalyzeError> {
+        match self {
+            Self::Kept(model) => Ok(model),
+            Self::Loading(handle) => join_loader(handle, what),
+        }
+    }
+}
+
 impl Analyzer for SpeechRate {
     fn name(&self) -> &'static str {
         "speech_rate"
@@ -220,20 +245,27 @@ impl Analyzer for SpeechRate {
         let (model, threads) = self.whisper_model()?;
         // whisper.cpp loads its model (a few hundred ms) and ONNX Runtime the VAD while the
         // audio decodes; the VAD then runs on this thread.
+        let (kept_transcriber, kept_vad) = (self.transcriber.take(), self.vad.take());
         let (transcriber, found) = std::thread::scope(|scope| {
-            let loading = spawn_loader(scope, "whisper model", || {
-                Transcriber::open(&model, threads)
-            });
-            let opening = self
-                .settings
-                .use_vad
-                .then(|| spawn_loader(scope, "VAD model", || open_vad(&self.env)));
+            let loading = match kept_transcriber {
+                Some(kept) => Loader::Kept(kept),
+                None => Loader::Loading(spawn_loader(scope, "whisper model", || {
+                    Transcriber::open(&model, threads)
+                })),
+            };
+            let opening = match kept_vad {
+                Some(kept) if self.settings.use_vad => Some(Loader::Kept(kept)),
+                _ if self.settings.use_vad => {
+                    Some(Loader::Loading(spawn_loader(scope, "VAD model", || {
+                        open_vad(&self.env)
+                    })))
+                }
+                _ => None,
+            };
             let found = (|| {
                 job.set_message("decoding audio");
                 let audio = load_speech_audio(&source.path, job);
-                let opened = opening
-                    .map(|o| join_loader(o, "loading the VAD model"))
-                    .transpose();
+                let opened = opening.map(|o| o.join("loading the VAD model")).transpose();
                 let audio = audio?;
                 let Some((mut vad, used)) = opened? else {
                     let all = Segment {
@@ -243,12 +275,16 @@ impl Analyzer for SpeechRate {
                     return Ok((audio, vec![all], None));
                 };
                 let (segments, _) = detect_speech(&mut vad, &self.settings.vad, &audio, job)?;
-                Ok::<_, AnalyzeError>((audio, segments, Some(used)))
+                Ok::<_, AnalyzeError>((audio, segments, Some((vad, used))))
             })();
-            (join_loader(loading, "loading the whisper model"), found)
+            (loading.join("loading the whisper model"), found)
         });
-        let (audio, segments, vad_model) = found?;
-        let transcriber = transcriber?;
+        let transcriber = self.transcriber.insert(transcriber?);
+        let (audio, segments, vad) = found?;
+        let vad_model = vad.map(|(model, used)| {
+            self.vad = Some((model, used.clone()));
+            used
+        });
         let duration = audio.len() as f64 / RATE;
         let mut models: Vec<ModelUsed> = vad_model.into_iter().collect();
         models.push(ModelUsed {
