@@ -317,8 +317,6 @@ fn batch_export_and_reduce_write_what_the_single_commands_write() {
         o,
         "--interp-steps",
         "1",
-        "-j",
-        "2",
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("3 inputs: 3 done"), "{stdout}");
@@ -364,6 +362,61 @@ fn batch_export_and_reduce_write_what_the_single_commands_write() {
         // Every source frame and one blend between each pair: 2n − 1 frames.
         let frames = batch.lines().filter(|l| !l.starts_with('#')).count();
         assert_eq!(frames, 2 * 10 * (k + 1) - 1);
+    }
+    // Two at a time: x264 records its options in the stream, and the two encoders share the
+    // cores between them (frames large enough that x264 would take more threads alone).
+    let wide = dir.path().join("wide");
+    std::fs::create_dir_all(&wide).unwrap();
+    for k in 0..2 {
+        let made = common::output(
+            std::process::Command::new("ffmpeg")
+                .args([
+                    "-v",
+                    "error",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "testsrc2=size=640x360:rate=10:duration=1",
+                ])
+                .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+                .arg(wide.join(format!("w{k}.mp4"))),
+        );
+        assert!(made.status.success());
+    }
+    let two = dir.path().join("two");
+    let (code, _, stderr) = stackscope(&[
+        "batch",
+        "export",
+        wide.to_str().unwrap(),
+        "--out",
+        two.to_str().unwrap(),
+        "-j",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = format!(" threads={} ", (cores / 2).max(1));
+    let options =
+        |p: &std::path::Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    for k in 0..2 {
+        let text = options(&two.join(format!("w{k}.mp4.mp4")));
+        assert!(
+            text.contains(&threads),
+            "w{k}: no '{threads}' in x264's options"
+        );
+    }
+    if cores >= 2 {
+        // Alone, an export takes x264's own count (1.5 a core): the check tells them apart.
+        let alone = dir.path().join("alone.mp4");
+        let w0 = wide.join("w0.mp4");
+        let (code, _, _) = stackscope(&[
+            "export",
+            w0.to_str().unwrap(),
+            "-o",
+            alone.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0);
+        assert!(!options(&alone).contains(&threads), "alone: {threads}");
     }
     // Both ran into one folder and one state: a rerun of either finds its outputs current.
     let (_, stdout, _) = stackscope(&reduce_all);

@@ -280,6 +280,11 @@ fn run_each(
     work: impl Fn(&batch::Input, &Path, &Job) -> Result<serde_json::Value, String> + Sync,
 ) -> anyhow::Result<()> {
     let settings = serde_json::json!({ "command": command, "how": format!("{how:?}") });
+    // Each worker's encoder gets its share of the cores (thread counts are not settings).
+    if jobs > 1 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        stackscope::media::set_encoder_threads((cores / jobs).max(1));
+    }
     let one = |input: &batch::Input, stem: &Path, job: &Job| -> Result<Made, String> {
         let out = batch::with_extension(stem, ext);
         let summary = work(input, &out, job)?;

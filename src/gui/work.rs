@@ -224,6 +224,9 @@ impl App {
         let out = PathBuf::from(form.out.trim());
         let glob = Some(form.glob.trim().to_string()).filter(|g| !g.is_empty());
         let (recursive, jobs) = (form.recursive, form.jobs.max(1));
+        // Each worker's encoder gets its share of the cores; a single export, all of them.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        crate::media::set_encoder_threads(if jobs > 1 { (cores / jobs).max(1) } else { 0 });
         let label = format!("exporting {}", folder.display());
         self.panels.batch.outcome = None;
         self.jobs

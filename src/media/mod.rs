@@ -11,7 +11,7 @@ use ffmpeg_next as ffmpeg;
 
 pub use audio_decode::{AudioDecoder, AudioInfo, MAX_ANALYSIS_RATE, check_stream};
 pub use error::MediaError;
-pub use mp4::{EncoderSettings, Mp4Writer, PRESETS, fps_rational};
+pub use mp4::{EncoderSettings, Mp4Writer, PRESETS, fps_rational, set_encoder_threads};
 
 /// Initializes FFmpeg once and keeps its own logging to errors that matter: decode problems
 /// are collected into reports instead of being printed.

@@ -30,6 +30,15 @@ pub const PRESETS: [&str; 10] = [
     "placebo",
 ];
 
+/// Threads each x264 encoder may use; 0: x264's own choice (1.5 per core). A process that
+/// runs several encoders at once (a batch with `--jobs`) divides the cores among them.
+static ENCODER_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sets the threads of every x264 encoder opened from now on (0: x264's own choice).
+pub fn set_encoder_threads(threads: usize) {
+    ENCODER_THREADS.store(threads, std::sync::atomic::Ordering::Relaxed);
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncoderSettings {
     pub width: usize,
@@ -125,6 +134,10 @@ impl Mp4Writer {
         let mut options = Dictionary::new();
         options.set("preset", &settings.preset);
         options.set("crf", &settings.crf.to_string());
+        let threads = ENCODER_THREADS.load(std::sync::atomic::Ordering::Relaxed);
+        if threads > 0 {
+            options.set("threads", &threads.to_string());
+        }
         let encoder = encoder
             .open_with(options)
             .map_err(|e| encode_err(path, "opening libx264", e))?;
