@@ -848,3 +848,81 @@ fn one_speech_rate_over_two_clips_gives_each_what_a_fresh_one_gives() {
         assert_eq!(reused.models, fresh.models);
     }
 }
+
+#[test]
+fn ctrl_c_stops_a_batch_and_the_next_run_resumes_it() {
+    installed();
+    let dir = tempfile::tempdir().unwrap();
+    let clips = dir.path().join("clips");
+    collection(&clips, 8);
+    let out = dir.path().join("results");
+    let args = |o: &Path| {
+        vec![
+            "batch".to_string(),
+            "analyze".into(),
+            clips.to_str().unwrap().into(),
+            "-r".into(),
+            "--glob".into(),
+            "**/*.mp4".into(),
+            "-a".into(),
+            "scenes,vad".into(),
+            "--out".into(),
+            o.to_str().unwrap().into(),
+        ]
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stackscope"))
+        .args(args(&out))
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Interrupted once the first clip is under way, as a user at the terminal would.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0
+        && !line.contains("started")
+    {
+        line.clear();
+    }
+    let pid = child.id().to_string();
+    assert!(common::status(Command::new("kill").args(["-INT", &pid])).success());
+    let status = common::wait_within(&mut child, common::COMMAND_LIMIT, "the interrupted batch");
+    assert_eq!(status.code(), Some(130), "Ctrl-C exits 130");
+    // No partial result is left, and what was recorded is complete.
+    let recorded = stackscope::batch::read_state(&out).unwrap();
+    assert!(
+        recorded.len() < 8,
+        "it stopped before the end: {}",
+        recorded.len()
+    );
+    for entry in walk_files(&out) {
+        assert!(!entry.contains(".partial"), "{entry}");
+    }
+    let done_before = recorded.values().filter(|r| r.ok).count();
+    let args = args(&out);
+    let (code, stdout, _) = stackscope(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 3);
+    assert!(
+        stdout.contains(&format!(
+            "8 inputs: {} done, {done_before} already current, 1 failed",
+            7 - done_before
+        )),
+        "{stdout}"
+    );
+}
+
+/// Every file under `dir`, as paths relative to it.
+fn walk_files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                pending.push(e.path());
+            } else {
+                found.push(e.path().strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found
+}
