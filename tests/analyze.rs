@@ -222,6 +222,10 @@ fn vad_finds_each_utterance_within_100_ms_and_nothing_in_noise() {
         let wav = write(dir.path(), name, &samples);
         let result = run("vad", serde_json::json!({}), &wav);
         assert_eq!(result.events_on("speech").count(), 0, "{name}");
+        // No speech is 0 in the JSON, not "-0.0".
+        let json = serde_json::to_string(&result.summary).unwrap();
+        assert!(json.contains("\"speech_seconds\":0.0"), "{name}: {json}");
+        assert!(!json.contains("-0.0"), "{name}: {json}");
     }
 }
 

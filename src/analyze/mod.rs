@@ -371,7 +371,8 @@ impl Analyzer for VoiceActivity {
                 Event::new("speech", s.start_secs(), s.end_secs(), "speech").with_score(mean)
             })
             .collect();
-        let speech: f64 = events.iter().map(Event::duration).sum();
+        // An empty float sum is −0.0, which JSON would print as such: start from +0.0.
+        let speech: f64 = events.iter().map(Event::duration).fold(0.0, |a, d| a + d);
         let mut summary = serde_json::Map::new();
         summary.insert("segments".into(), events.len().into());
         summary.insert("speech_seconds".into(), round3(speech).into());
