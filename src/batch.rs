@@ -22,6 +22,7 @@ use std::time::{Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::analyze::result::csv_field;
 use crate::job::Job;
 
 /// Why a batch could not run (a failing input is not an error of the batch).
@@ -328,25 +329,6 @@ fn identity(path: &Path) -> std::io::Result<(u64, u128)> {
     Ok((meta.len(), mtime))
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut hasher = Sha256::new();
-    let mut file = File::open(path)?;
-    let mut buffer = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
 /// A short digest of settings (any JSON).
 pub fn settings_hash(settings: &serde_json::Value) -> String {
     let digest = Sha256::digest(serde_json::to_vec(settings).unwrap_or_default());
@@ -422,8 +404,8 @@ fn is_current(record: &Record, input: &Input, settings: &str, out_dir: &Path) ->
         && !record.outputs.is_empty()
         && record.outputs.iter().all(|o| {
             let path = out_dir.join(&o.path);
-            std::fs::metadata(&path).is_ok_and(|m| m.len() == o.size)
-                && sha256_file(&path).is_ok_and(|h| h == o.sha256)
+            crate::analyze::models::sha256_file(&path)
+                .is_ok_and(|(hash, size)| size == o.size && hash == o.sha256)
         })
 }
 
@@ -646,10 +628,11 @@ fn record(
                 .iter()
                 .map(|path| {
                     let stamp = |p: &Path| -> std::io::Result<Stamp> {
+                        let (sha256, size) = crate::analyze::models::sha256_file(p)?;
                         Ok(Stamp {
                             path: p.strip_prefix(out_dir).unwrap_or(p).to_path_buf(),
-                            size: std::fs::metadata(p)?.len(),
-                            sha256: sha256_file(p)?,
+                            size,
+                            sha256,
                         })
                     };
                     stamp(path).map_err(|e| format!("{}: {e}", path.display()))
@@ -805,7 +788,7 @@ pub fn merge(out_dir: &Path, table: &Path, overwrite: bool) -> Result<usize, Bat
     let mut write = |w: &mut std::io::BufWriter<File>| -> std::io::Result<()> {
         writeln!(w, "input,row,analyzer,track,start,end,label,score,payload")?;
         for record in &done {
-            let input = csv_field(&record.input.to_string_lossy());
+            let input = csv_field(&record.input.to_string_lossy()).into_owned();
             for stamp in &record.outputs {
                 let path = out_dir.join(&stamp.path);
                 match path.extension().and_then(|e| e.to_str()) {
@@ -846,15 +829,6 @@ pub fn merge(out_dir: &Path, table: &Path, overwrite: bool) -> Result<usize, Bat
     drop(w);
     out.commit()?;
     Ok(rows)
-}
-
-/// RFC 4180 quoting, only where a field needs it.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub mod models;
 pub mod objects;
 pub mod ocr;
 mod options;
-mod result;
+pub(crate) mod result;
 pub mod runtime;
 pub mod scenes;
 mod speech_rate;

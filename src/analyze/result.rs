@@ -215,7 +215,7 @@ pub fn check_output(path: &Path, inputs: &[&Path], overwrite: bool) -> Result<()
 }
 
 /// RFC 4180 quoting, only where a field needs it.
-fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
