@@ -48,6 +48,13 @@ pub enum BatchError {
         name: PathBuf,
     },
 
+    #[error(
+        "{}: is both an input folder and the output folder; results would be taken for \
+         inputs the next time. Give another output folder",
+        .0.display()
+    )]
+    OutputIsInput(PathBuf),
+
     #[error("shard '{0}' must be I/N with 0 ≤ I < N")]
     Shard(String),
 
@@ -148,6 +155,9 @@ pub fn collect(
     let skip = std::fs::canonicalize(out_dir).ok();
     for path in paths {
         if path.is_dir() {
+            if skip.is_some() && std::fs::canonicalize(path).ok() == skip {
+                return Err(BatchError::OutputIsInput(path.clone()));
+            }
             let deep = recursive || pattern.is_some_and(|p| p.contains("**"));
             for rel in walk(path, deep, skip.as_deref())? {
                 let text = rel.to_string_lossy().replace('\\', "/");
@@ -906,5 +916,7 @@ mod tests {
             &out,
         );
         assert!(matches!(clash, Err(BatchError::SameName { .. })));
+        let same = collect(&[out.clone()], &[], false, None, &out);
+        assert!(matches!(same, Err(BatchError::OutputIsInput(_))));
     }
 }
