@@ -916,7 +916,7 @@ mod tests {
             &out,
         );
         assert!(matches!(clash, Err(BatchError::SameName { .. })));
-        let same = collect(&[out.clone()], &[], false, None, &out);
+        let same = collect(std::slice::from_ref(&out), &[], false, None, &out);
         assert!(matches!(same, Err(BatchError::OutputIsInput(_))));
     }
 }
