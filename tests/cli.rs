@@ -368,20 +368,7 @@ fn batch_export_and_reduce_write_what_the_single_commands_write() {
     let wide = dir.path().join("wide");
     std::fs::create_dir_all(&wide).unwrap();
     for k in 0..2 {
-        let made = common::output(
-            std::process::Command::new("ffmpeg")
-                .args([
-                    "-v",
-                    "error",
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    "testsrc2=size=640x360:rate=10:duration=1",
-                ])
-                .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
-                .arg(wide.join(format!("w{k}.mp4"))),
-        );
-        assert!(made.status.success());
+        common::testsrc2_clip(&wide.join(format!("w{k}.mp4")), "640x360", 1);
     }
     let two = dir.path().join("two");
     let (code, _, stderr) = stackscope(&[

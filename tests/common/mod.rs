@@ -213,22 +213,26 @@ pub fn stream_durations(path: &Path) -> Vec<(String, f64)> {
         .collect()
 }
 
-/// `n` small H.264 clips `clip0.mp4`, `clip1.mp4`, … in `dir` (64×48, 10 fps, clip k lasts
-/// k + 1 seconds).
+/// An H.264 clip of ffmpeg's `testsrc2` pattern at 10 fps: `size` (`64x48`), `seconds` long.
+pub fn testsrc2_clip(path: &Path, size: &str, seconds: usize) {
+    let made = output(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-f", "lavfi", "-i"])
+            .arg(format!("testsrc2=size={size}:rate=10:duration={seconds}"))
+            .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+            .arg(path),
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+}
+
+/// `n` small clips `clip0.mp4`, `clip1.mp4`, … in `dir` (64×48; clip k lasts k + 1 seconds).
 pub fn tiny_clips(dir: &Path, n: usize) {
     std::fs::create_dir_all(dir).unwrap();
     for k in 0..n {
-        let made = output(
-            Command::new("ffmpeg")
-                .args(["-v", "error", "-f", "lavfi", "-i"])
-                .arg(format!("testsrc2=size=64x48:rate=10:duration={}", k + 1))
-                .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
-                .arg(dir.join(format!("clip{k}.mp4"))),
-        );
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
-        );
+        testsrc2_clip(&dir.join(format!("clip{k}.mp4")), "64x48", k + 1);
     }
 }
