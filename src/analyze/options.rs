@@ -84,7 +84,10 @@ pub struct AnalyzerOptions {
     /// Longest speech segment before it is split (`None`: 28 s for speech_rate, unlimited
     /// for vad).
     pub max_speech_s: Option<f32>,
+    /// A whisper.cpp ggml file or an installed whisper model's name (`None`: whisper-base).
     pub whisper_model: Option<PathBuf>,
+    /// The spoken language (ISO 639-1) or `auto`.
+    pub language: String,
     pub whisper_threads: usize,
     /// speech_rate: transcribe only the speech the VAD found.
     pub use_vad: bool,
@@ -130,6 +133,7 @@ impl Default for AnalyzerOptions {
             pad_ms: vad.pad_ms,
             max_speech_s: None,
             whisper_model: None,
+            language: speech.language,
             whisper_threads: speech.whisper_threads,
             use_vad: speech.use_vad,
             rate_window_s: speech.window_s,
@@ -191,6 +195,7 @@ impl AnalyzerOptions {
                 vad: self.vad(SpeechRateSettings::default().vad.max_speech_s),
                 use_vad: self.use_vad,
                 whisper_model: self.whisper_model.clone(),
+                language: self.language.clone(),
                 whisper_threads: self.whisper_threads,
                 window_s: self.rate_window_s,
                 step_s: self.rate_step_s,

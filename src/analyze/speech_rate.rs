@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::vad::{self, Segment, VadSettings};
-use super::whisper::{Transcriber, Word};
+use super::whisper::{self, DetectedLanguage, Transcriber, Word};
 use super::{
     AnalysisResult, AnalyzeError, Analyzer, Environment, Event, Inputs, ModelUsed, Series, Source,
     detect_speech, join_loader, load_speech_audio, open_vad, round3, spawn_loader,
@@ -24,6 +24,13 @@ const RATE: f64 = vad::SAMPLE_RATE as f64;
 const WINDOW_SECS: f64 = 29.0;
 /// Silence put between packed segments so whisper hears them as separate utterances.
 const GAP_SECS: f64 = 0.3;
+/// `language` meaning "detect it".
+pub const AUTO_LANGUAGE: &str = "auto";
+/// The model speech_rate uses unless told otherwise, and its file.
+pub const DEFAULT_WHISPER: (&str, &str) = ("whisper-base", "ggml-base.bin");
+/// The installed whisper models `--whisper-model` takes by name, and their files.
+pub const WHISPER_MODELS: &[(&str, &str)] =
+    &[DEFAULT_WHISPER, ("whisper-tiny.en", "ggml-tiny.en.bin")];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -32,8 +39,12 @@ pub struct SpeechRateSettings {
     /// Transcribe only what the VAD calls speech (packed into 30 s windows). Off: whisper
     /// runs over the whole audio, window after window.
     pub use_vad: bool,
-    /// A whisper.cpp ggml model; `None`: the installed `whisper-tiny.en`.
+    /// A whisper.cpp ggml model: a file, or the name of an installed one
+    /// (`whisper-base`, `whisper-tiny.en`); `None`: the installed `whisper-base`.
     pub whisper_model: Option<PathBuf>,
+    /// The spoken language, as an ISO 639-1 code (`de`, `en`, …), or `auto`: whisper
+    /// detects it once per clip, on the first speech window.
+    pub language: String,
     /// whisper.cpp threads; 0: all cores up to 4.
     pub whisper_threads: usize,
     /// Width of the sliding words-per-minute window, seconds.
@@ -54,6 +65,7 @@ impl Default for SpeechRateSettings {
             },
             use_vad: true,
             whisper_model: None,
+            language: AUTO_LANGUAGE.into(),
             whisper_threads: 0,
             window_s: 10.0,
             step_s: 1.0,
@@ -65,6 +77,13 @@ impl Default for SpeechRateSettings {
 impl SpeechRateSettings {
     pub fn validate(&self) -> Result<(), AnalyzeError> {
         self.vad.validate()?;
+        if self.language != AUTO_LANGUAGE && !whisper::is_language(&self.language) {
+            return Err(AnalyzeError::Settings(format!(
+                "speech_rate: --language {} is not a language whisper knows; give `auto` or \
+                 an ISO 639-1 code such as de, en, fr, es, it, tr, pl",
+                self.language
+            )));
+        }
         if f64::from(self.vad.max_speech_s) > WINDOW_SECS - 0.5 {
             return Err(AnalyzeError::Settings(
                 "speech_rate: --max-speech must be at most 28.5 s so a segment fits one \
@@ -191,12 +210,18 @@ impl SpeechRate {
     /// The whisper model's path (checked now, so a missing one fails before any work) and
     /// its thread count.
     fn whisper_model(&self) -> Result<(PathBuf, usize), AnalyzeError> {
+        let installed = |name: &str| {
+            WHISPER_MODELS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|&(n, file)| self.env.store.require(n, file))
+        };
         let path = match &self.settings.whisper_model {
-            Some(p) => p.clone(),
-            None => self
-                .env
-                .store
-                .require("whisper-tiny.en", "ggml-tiny.en.bin")?,
+            Some(p) => match p.to_str().and_then(installed) {
+                Some(found) => found?,
+                None => p.clone(),
+            },
+            None => self.env.store.require(DEFAULT_WHISPER.0, DEFAULT_WHISPER.1)?,
         };
         if !path.is_file() {
             return Err(AnalyzeError::Model {
@@ -307,12 +332,15 @@ impl Analyzer for SpeechRate {
                 len: audio.len(),
             }]
         };
+        let language = choose_language(&self.settings.language, transcriber, &windows, &audio, job)?;
         job.set_message("transcribing");
         job.set_total(windows.len() as u64);
         let mut words: Vec<Word> = Vec::new();
+        let code = language.as_ref().map_or("en", |l| l.code.as_str());
         for w in &windows {
             job.check()?;
-            for mut word in transcriber.transcribe(&w.audio(&audio), self.settings.use_vad, job)? {
+            let heard = transcriber.transcribe(&w.audio(&audio), self.settings.use_vad, code, job)?;
+            for mut word in heard {
                 if let Some((a, b)) = w.word_to_source(word.start, word.end) {
                     (word.start, word.end) = (a, b);
                     words.push(word);
@@ -324,8 +352,11 @@ impl Analyzer for SpeechRate {
         Ok(report(
             self,
             source,
-            &segments,
-            &words,
+            Heard {
+                segments: &segments,
+                words: &words,
+                language: language.as_ref(),
+            },
             duration,
             windows.len(),
             models,
@@ -334,18 +365,82 @@ impl Analyzer for SpeechRate {
     }
 }
 
+/// The language a clip is transcribed in, and how it was chosen.
+#[derive(Debug, Clone, PartialEq)]
+struct Language {
+    code: String,
+    /// whisper's probability, when it detected the language.
+    probability: Option<f32>,
+    source: &'static str,
+}
+
+/// The language to transcribe in: the one given; for `auto`, the one whisper detects in the
+/// first window (`None` when there is no speech to detect it in), or English for an
+/// English-only model.
+fn choose_language(
+    wanted: &str,
+    transcriber: &Transcriber,
+    windows: &[Window],
+    audio: &[f32],
+    job: &Job,
+) -> Result<Option<Language>, AnalyzeError> {
+    if !transcriber.is_multilingual() {
+        if wanted != AUTO_LANGUAGE && wanted != "en" {
+            return Err(AnalyzeError::Settings(format!(
+                "speech_rate: {} knows only English; for --language {wanted} use a \
+                 multilingual model (--whisper-model whisper-base)",
+                transcriber.model().display()
+            )));
+        }
+        return Ok(Some(Language {
+            code: "en".into(),
+            probability: None,
+            source: "model",
+        }));
+    }
+    if wanted != AUTO_LANGUAGE {
+        return Ok(Some(Language {
+            code: wanted.to_owned(),
+            probability: None,
+            source: "given",
+        }));
+    }
+    let Some(first) = windows.first() else {
+        return Ok(None);
+    };
+    job.set_message("detecting the language");
+    let DetectedLanguage { code, probability } =
+        transcriber.detect_language(&first.audio(audio), job)?;
+    Ok(Some(Language {
+        code,
+        probability: Some(probability),
+        source: "detected",
+    }))
+}
+
+/// What whisper heard in a clip.
+struct Heard<'a> {
+    segments: &'a [Segment],
+    words: &'a [Word],
+    language: Option<&'a Language>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn report(
     analyzer: &SpeechRate,
     source: &Source,
-    segments: &[Segment],
-    words: &[Word],
+    heard: Heard<'_>,
     duration: f64,
     windows: usize,
     models: Vec<ModelUsed>,
     started: std::time::Instant,
 ) -> AnalysisResult {
     let s = &analyzer.settings;
+    let Heard {
+        segments,
+        words,
+        language,
+    } = heard;
     let per_minute = |n: usize, secs: f64| {
         if secs > 0.0 {
             n as f64 * 60.0 / secs
@@ -449,6 +544,21 @@ fn report(
         .into(),
     );
     summary.insert("transcript".into(), join(words.iter()).into());
+    summary.insert(
+        "language".into(),
+        language.map(|l| l.code.clone()).into(),
+    );
+    summary.insert(
+        "language_probability".into(),
+        language
+            .and_then(|l| l.probability)
+            .map(|p| round3(f64::from(p)))
+            .into(),
+    );
+    summary.insert(
+        "language_source".into(),
+        language.map(|l| l.source).into(),
+    );
 
     AnalysisResult {
         analyzer: "speech_rate".into(),

@@ -17,6 +17,33 @@ pub struct Word {
     pub probability: f32,
 }
 
+/// The language whisper found in the audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectedLanguage {
+    /// ISO 639-1 code, as whisper names it ("de", "en", …).
+    pub code: String,
+    /// Its probability among the languages whisper knows.
+    pub probability: f32,
+}
+
+/// Whether whisper knows `code` (ISO 639-1, as `de` or `en`; whisper's own names such as
+/// `german` too).
+pub fn is_language(code: &str) -> bool {
+    !code.is_empty() && !code.contains('\0') && whisper_rs::get_lang_id(code).is_some()
+}
+
+/// The languages whisper knows, as (code, English name), in whisper's order.
+pub fn languages() -> Vec<(&'static str, &'static str)> {
+    (0..=whisper_rs::get_lang_max_id())
+        .filter_map(|id| {
+            Some((
+                whisper_rs::get_lang_str(id)?,
+                whisper_rs::get_lang_str_full(id)?,
+            ))
+        })
+        .collect()
+}
+
 pub struct Transcriber {
     ctx: WhisperContext,
     model: PathBuf,
@@ -36,7 +63,7 @@ impl Transcriber {
         if !model.is_file() {
             return Err(AnalyzeError::Model {
                 path: model.to_path_buf(),
-                reason: "no such file; `stackscope models install whisper-tiny.en` installs \
+                reason: "no such file; `stackscope models install whisper-base` installs \
                          one, or give a whisper.cpp ggml model with --whisper-model"
                     .into(),
             });
@@ -57,6 +84,35 @@ impl Transcriber {
         &self.model
     }
 
+    /// An English-only model (tiny.en, base.en, …) cannot detect or transcribe another
+    /// language.
+    pub fn is_multilingual(&self) -> bool {
+        self.ctx.is_multilingual()
+    }
+
+    /// Detects the spoken language from the first 30 s of `audio` (one encoder pass and
+    /// one decoder step).
+    pub fn detect_language(
+        &self,
+        audio: &[f32],
+        job: &Job,
+    ) -> Result<DetectedLanguage, AnalyzeError> {
+        let werr = |e: whisper_rs::WhisperError| AnalyzeError::Whisper(e.to_string());
+        job.check()?;
+        let mut state = self.ctx.create_state().map_err(werr)?;
+        let window = &audio[..audio.len().min(30 * 16_000)];
+        state
+            .pcm_to_mel(&pad_to_minimum(window), self.threads)
+            .map_err(werr)?;
+        let (id, probabilities) = state.lang_detect(0, self.threads).map_err(werr)?;
+        let code = whisper_rs::get_lang_str(id)
+            .ok_or_else(|| AnalyzeError::Whisper(format!("language id {id} has no name")))?;
+        Ok(DetectedLanguage {
+            code: code.to_owned(),
+            probability: probabilities.get(id as usize).copied().unwrap_or(0.0),
+        })
+    }
+
     pub fn label(&self) -> String {
         format!(
             "whisper.cpp {} (CPU, {} thread{})",
@@ -66,7 +122,8 @@ impl Transcriber {
         )
     }
 
-    /// Transcribes English speech. Longer than 30 s, whisper.cpp decodes window by window,
+    /// Transcribes speech in `language` (a code whisper knows, checked by the caller).
+    /// Longer than 30 s, whisper.cpp decodes window by window,
     /// each window starting at the last timestamp of the one before and costing a full 30 s
     /// encode. `one_window` (for audio of at most 30 s) decodes the audio as one segment in
     /// one pass: otherwise whisper.cpp re-encodes from the last timestamp whenever that is
@@ -75,13 +132,14 @@ impl Transcriber {
         &self,
         audio: &[f32],
         one_window: bool,
+        language: &str,
         job: &Job,
     ) -> Result<Vec<Word>, AnalyzeError> {
         let werr = |e: whisper_rs::WhisperError| AnalyzeError::Whisper(e.to_string());
         let mut state = self.ctx.create_state().map_err(werr)?;
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         params.set_n_threads(self.threads as i32);
-        params.set_language(Some("en"));
+        params.set_language(Some(language));
         params.set_print_special(false);
         params.set_print_progress(false);
         params.set_print_realtime(false);
@@ -103,18 +161,8 @@ impl Transcriber {
             params.set_abort_callback(Some(aborted));
             params.set_abort_callback_user_data(job as *const Job as *mut std::ffi::c_void);
         }
-        // whisper.cpp refuses input under 1 s; pad with silence.
-        let min = 16_000 + 1600;
-        let padded;
-        let input = if audio.len() < min {
-            let mut v = audio.to_vec();
-            v.resize(min, 0.0);
-            padded = v;
-            &padded[..]
-        } else {
-            audio
-        };
-        let run = state.full(params, input);
+        let input = pad_to_minimum(audio);
+        let run = state.full(params, &input);
         job.check()?;
         run.map_err(werr)?;
 
@@ -163,6 +211,18 @@ impl Transcriber {
             w.end = w.end.clamp(w.start, duration);
         }
         Ok(words)
+    }
+}
+
+/// whisper.cpp refuses input under 1 s; pads with silence.
+fn pad_to_minimum(audio: &[f32]) -> std::borrow::Cow<'_, [f32]> {
+    const MIN: usize = 16_000 + 1600;
+    if audio.len() < MIN {
+        let mut v = audio.to_vec();
+        v.resize(MIN, 0.0);
+        std::borrow::Cow::Owned(v)
+    } else {
+        std::borrow::Cow::Borrowed(audio)
     }
 }
 

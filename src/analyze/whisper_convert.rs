@@ -109,10 +109,21 @@ impl Variable {
 
 struct Reader<R> {
     inner: R,
+    /// Bytes left in the file: a size from the header is checked against it before the
+    /// buffer is allocated.
+    remaining: u64,
 }
 
 impl<R: Read> Reader<R> {
     fn bytes(&mut self, n: usize) -> Result<Vec<u8>, AnalyzeError> {
+        if n as u64 > self.remaining {
+            return Err(err(format!(
+                "model.bin is truncated: {n} bytes wanted, {} left (a model split over \
+                 several packages needs all its parts)",
+                self.remaining
+            )));
+        }
+        self.remaining -= n as u64;
         let mut buf = vec![0u8; n];
         self.inner
             .read_exact(&mut buf)
@@ -145,8 +156,13 @@ struct Ct2Model {
 impl Ct2Model {
     fn read(path: &Path) -> Result<Self, AnalyzeError> {
         let file = std::fs::File::open(path).map_err(|e| AnalyzeError::io(path, e))?;
+        let remaining = file
+            .metadata()
+            .map_err(|e| AnalyzeError::io(path, e))?
+            .len();
         let mut r = Reader {
             inner: std::io::BufReader::new(file),
+            remaining,
         };
         let version = r.u32()?;
         if !(5..=6).contains(&version) {
@@ -169,7 +185,11 @@ impl Ct2Model {
                 .collect::<Result<Vec<_>, _>>()?;
             let dtype = DType::from_code(r.u8()?)?;
             let nbytes = r.u32()? as usize;
-            let expected = dims.iter().product::<usize>().max(1) * dtype.size();
+            let expected = dims
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .and_then(|n| n.max(1).checked_mul(dtype.size()))
+                .ok_or_else(|| err(format!("{name}: shape {dims:?} overflows")))?;
             if nbytes != expected {
                 return Err(err(format!(
                     "{name}: {nbytes} bytes for shape {dims:?} of {dtype:?}"
@@ -255,8 +275,10 @@ fn tiktoken(path: &Path) -> Result<Vec<Vec<u8>>, AnalyzeError> {
         let (b64, rank) = line
             .split_once(' ')
             .ok_or_else(|| err(format!("tokenizer line without a rank: {line}")))?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64)
+        // multilingual.tiktoken spells one token as a lone "=", which Python's lenient
+        // decoder (what the tokenizer was written for) reads as no bytes.
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(b64.trim_end_matches('='))
             .map_err(|e| err(format!("tokenizer: {e}")))?;
         let rank = rank
             .parse::<usize>()
@@ -581,5 +603,27 @@ mod tests {
         std::fs::write(&p, &bytes).unwrap();
         let e = Ct2Model::read(&p).err().unwrap();
         assert!(e.to_string().contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn a_size_beyond_the_file_is_refused_before_it_is_allocated() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("model.bin");
+        let mut bytes = 6u32.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&12u16.to_le_bytes());
+        bytes.extend_from_slice(b"WhisperSpec\0");
+        bytes.extend_from_slice(&3u32.to_le_bytes());
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(&2u16.to_le_bytes());
+        bytes.extend_from_slice(b"w\0");
+        // A 60000 × 16384 f32 matrix (3.9 GB) declared in a file of a few dozen bytes.
+        bytes.push(2);
+        bytes.extend_from_slice(&60_000u32.to_le_bytes());
+        bytes.extend_from_slice(&16_384u32.to_le_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(&(60_000u32 * 16_384 * 4).to_le_bytes());
+        std::fs::write(&p, &bytes).unwrap();
+        let e = Ct2Model::read(&p).err().unwrap();
+        assert!(e.to_string().contains("all its parts"), "{e}");
     }
 }

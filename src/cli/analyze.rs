@@ -92,9 +92,15 @@ pub struct AnalyzerArgs {
     #[arg(long, value_name = "SECONDS")]
     pub max_speech: Option<f32>,
 
-    /// A whisper.cpp ggml model (default: the installed whisper-tiny.en).
-    #[arg(long, value_name = "FILE")]
+    /// speech_rate: the whisper model, an installed one by name (whisper-base,
+    /// whisper-tiny.en) or a whisper.cpp ggml file (default: whisper-base).
+    #[arg(long, value_name = "NAME|FILE")]
     pub whisper_model: Option<PathBuf>,
+
+    /// speech_rate: the spoken language as an ISO 639-1 code (de, en, fr, …), or auto to
+    /// let whisper detect it once per clip.
+    #[arg(long, default_value = "auto", value_name = "auto|CODE")]
+    pub language: String,
 
     /// whisper.cpp threads (0: all cores up to 4).
     #[arg(long, default_value_t = 0)]
@@ -230,6 +236,7 @@ impl AnalyzerArgs {
             pad_ms: self.pad_ms,
             max_speech_s: self.max_speech,
             whisper_model: self.whisper_model.clone(),
+            language: self.language.clone(),
             whisper_threads: self.whisper_threads,
             use_vad: !self.no_vad,
             rate_window_s: self.rate_window,
