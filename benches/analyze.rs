@@ -55,14 +55,16 @@ fn bench(c: &mut Criterion) {
         }
     }
 
-    let model = store
-        .require("whisper-tiny.en", "ggml-tiny.en.bin")
-        .expect("run `stackscope models install --all` first");
-    let whisper = Transcriber::open(&model, analyze::whisper::default_threads()).unwrap();
     let window = &audio[..29 * 16_000];
-    group.bench_function("whisper_tiny_en_29s_window", |b| {
-        b.iter(|| whisper.transcribe(window, true, &Job::new()).unwrap())
-    });
+    for (name, file) in analyze::WHISPER_MODELS {
+        let model = store
+            .require(name, file)
+            .expect("run `stackscope models install --all` first");
+        let whisper = Transcriber::open(&model, analyze::whisper::default_threads()).unwrap();
+        group.bench_function(format!("{name}_29s_window"), |b| {
+            b.iter(|| whisper.transcribe(window, true, "en", &Job::new()).unwrap())
+        });
+    }
     group.finish();
 }
 

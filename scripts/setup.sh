@@ -9,8 +9,8 @@ PACKAGES=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   # tests and benchmarks: the ffmpeg CLI writes video fixtures; GNU time measures peak RSS
   ffmpeg time bc
-  # speech fixtures for the analyzer tests and benchmarks
-  espeak-ng
+  # speech fixtures for the analyzer tests and benchmarks; the font ffmpeg draws subtitles in
+  espeak-ng fonts-dejavu-core
   # GPU path on any machine: Mesa's software Vulkan (lavapipe)
   mesa-vulkan-drivers libvulkan1
   # the real window under a virtual X server (scripts/screenshot.sh), and what winit loads

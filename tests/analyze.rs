@@ -41,7 +41,12 @@ const GERMAN: &[&str] = &[
 
 fn installed() -> ModelStore {
     let store = ModelStore::default();
-    for name in ["onnxruntime", "silero-vad", "whisper-base", "whisper-tiny.en"] {
+    for name in [
+        "onnxruntime",
+        "silero-vad",
+        "whisper-base",
+        "whisper-tiny.en",
+    ] {
         assert!(
             store.is_installed(name),
             "model {name} is not installed in {}; run `stackscope models install --all`",
@@ -68,7 +73,11 @@ fn speak(dir: &Path, text: &str) -> Vec<f32> {
 /// German is heard as Yiddish or Latin as often as German (by faster-whisper's reference
 /// implementation too); at 165 it is a German speaker's usual pace.
 fn speak_in(dir: &Path, voice: &str, text: &str) -> Vec<f32> {
-    let speed = if voice.starts_with("en") { "150" } else { "165" };
+    let speed = if voice.starts_with("en") {
+        "150"
+    } else {
+        "165"
+    };
     let wav = dir.join("utterance.wav");
     let status = common::status(
         Command::new("espeak-ng")
@@ -396,7 +405,10 @@ fn german_speech_is_detected_as_german_and_transcribed() {
     let speech_secs: f64 = spans.iter().map(|(a, b)| b - a).sum();
     let known = reference.len() as f64 * 60.0 / speech_secs;
     let speaking = summary["words_per_minute_speaking"].as_f64().unwrap();
-    assert!((speaking / known - 1.0).abs() <= 0.2, "{speaking} vs {known}");
+    assert!(
+        (speaking / known - 1.0).abs() <= 0.2,
+        "{speaking} vs {known}"
+    );
 
     // Given the language, whisper skips detection and says so.
     let given = run("speech_rate", serde_json::json!({"language": "de"}), &wav);

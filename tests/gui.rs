@@ -320,6 +320,39 @@ fn the_analyzers_panel_runs_scenes_on_the_sample_and_tracks_appear_on_the_timeli
     h.snapshot_options("analysis_tracks", &snapshot_options());
 }
 
+#[test]
+fn the_analyzers_options_choose_the_spoken_language_and_the_speech_model() {
+    let mut h = harness();
+    h.state_mut()
+        .push(Command::Show(stackscope::gui::Window::Analyzers, true));
+    h.run_steps(4);
+    h.get_by_label("Options").click();
+    h.run_steps(6);
+    h.get_by_label("spoken language");
+    // The language list is whisper's own, after `auto`.
+    h.get_by_value("auto").click();
+    h.run_steps(2);
+    h.get_by_label("auto (detect per clip)");
+    h.get_by_label("de (german)").click();
+    h.run_steps(2);
+    h.get_by_value("de (german)");
+    h.get_by_value("whisper-base").click();
+    h.run_steps(2);
+    h.get_by_label("whisper-tiny.en").click();
+    h.run_steps(2);
+    let form = &h.state_mut().settings_mut().analyze;
+    assert_eq!(form.language, "de");
+    assert_eq!(form.whisper_model, "whisper-tiny.en");
+    // The window hands the analyzers what `--language de --whisper-model whisper-tiny.en`
+    // would.
+    let options = form.options();
+    assert_eq!(options.language, "de");
+    assert_eq!(
+        options.whisper_model.as_deref(),
+        Some(Path::new("whisper-tiny.en"))
+    );
+}
+
 /// Opens `path` as File → Open would after its dialog.
 fn open_path(h: &mut Harness<'_, App>, path: &Path) {
     let ctx = h.ctx.clone();

@@ -13,7 +13,7 @@ use stackscope::analyze::{self, AnalysisResult, Environment, ModelStore, Runtime
 
 fn env() -> Environment {
     let store = ModelStore::default();
-    for name in ["onnxruntime", "ppocr-v4", "nudenet-320n"] {
+    for name in ["onnxruntime", "ppocr-v6", "ppocr-v4", "nudenet-320n"] {
         assert!(
             store.is_installed(name),
             "model {name} is not installed in {}; run `stackscope models install --all`",
@@ -51,6 +51,91 @@ fn subtitle_clip(dir: &Path, name: &str, texts: &[&str], fps: u32) -> PathBuf {
         &out,
     );
     out
+}
+
+/// Writes a 720p H.264 clip with ffmpeg's drawtext (DejaVu Sans, white with a black
+/// border, as social-media subtitles are): `texts[i]` from 2i to 2i + 2 s.
+fn drawtext_clip(dir: &Path, name: &str, texts: &[&str]) -> PathBuf {
+    let font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+    assert!(
+        Path::new(font).is_file(),
+        "{font} is missing; scripts/setup.sh installs fonts-dejavu-core"
+    );
+    let mut filters = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        // A text file, so no character needs escaping in the filter graph.
+        let file = dir.join(format!("subtitle{i}.txt"));
+        std::fs::write(&file, text).unwrap();
+        filters.push(format!(
+            "drawtext=fontfile={font}:textfile={}:fontsize=48:fontcolor=white:borderw=3:\
+             bordercolor=black:x=(w-tw)/2:y=h-120:enable='gte(t,{})*lt(t,{})'",
+            file.display(),
+            2 * i,
+            2 * i + 2
+        ));
+    }
+    let out = dir.join(name);
+    let duration = (2 * texts.len()).to_string();
+    let status = common::status(std::process::Command::new("ffmpeg").args([
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("color=c=0x303848:s=1280x720:r=25:d={duration}"),
+        "-vf",
+        &filters.join(","),
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        out.to_str().unwrap(),
+    ]));
+    assert!(status.success());
+    out
+}
+
+#[test]
+fn german_subtitles_drawn_by_ffmpeg_are_read_letter_for_letter() {
+    let dir = tempfile::tempdir().unwrap();
+    const LINES: [&str; 4] = [
+        "Größe über Maß",
+        "Straße 12",
+        "Äpfel, Öl und Übermut",
+        "Café à la carte, Façade",
+    ];
+    let clip = drawtext_clip(dir.path(), "deutsch.mp4", &LINES);
+    let result = run("text_overlay", serde_json::json!({}), &clip);
+    let read: Vec<(String, f64, f64)> = result
+        .events_on("text")
+        .map(|e| (e.label.clone(), e.start, e.end))
+        .collect();
+    let expected: Vec<(String, f64, f64)> = LINES
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.to_string(), 2.0 * i as f64, 2.0 * i as f64 + 2.0))
+        .collect();
+    assert_eq!(read, expected);
+    assert!(
+        result
+            .models
+            .iter()
+            .any(|m| m.file.to_string_lossy().contains("ppocr-v6"))
+    );
+
+    // PP-OCRv4's alphabet has no ß: it cannot read the street sign, which is why v6 is the
+    // default.
+    let v4 = run(
+        "text_overlay",
+        serde_json::json!({"model": "ppocr-v4"}),
+        &clip,
+    );
+    assert!(
+        v4.events_on("text").all(|e| e.label != LINES[1]),
+        "{:?}",
+        v4.events
+    );
 }
 
 /// Case-insensitive share of `expected`'s characters that `got` reproduces (1 − normalized

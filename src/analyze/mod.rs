@@ -33,7 +33,9 @@ pub use result::{
     write_results_json,
 };
 pub use runtime::{Provider, Runtime, RuntimeSettings};
-pub use speech_rate::{SpeechRate, SpeechRateSettings};
+pub use speech_rate::{
+    AUTO_LANGUAGE, DEFAULT_WHISPER, SpeechRate, SpeechRateSettings, WHISPER_MODELS,
+};
 pub use vad::VadSettings;
 
 use crate::job::Job;

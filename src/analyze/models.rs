@@ -148,6 +148,15 @@ const RAPIDOCR_WHEEL: Artifact = Artifact {
     size: 14_915_192,
 };
 
+const RAPIDOCR3_WHEEL: Artifact = Artifact {
+    package: "rapidocr",
+    version: "3.10.0",
+    file: "rapidocr-3.10.0-py3-none-any.whl",
+    url: "https://files.pythonhosted.org/packages/59/07/203065283bba0c5e9c10af3602dc25ab3e59ee54dc2d1d22c8faeabf5ed8/rapidocr-3.10.0-py3-none-any.whl",
+    sha256: "2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050",
+    size: 27_288_134,
+};
+
 const NUDENET_WHEEL: Artifact = Artifact {
     package: "nudenet",
     version: "3.4.2",
@@ -248,6 +257,18 @@ pub static CATALOG: &[ModelSpec] = &[
             tokenizer: "openai_whisper-20250625/whisper/assets/gpt2.tiktoken",
             output: "ggml-tiny.en.bin",
         },
+        in_all: true,
+    },
+    ModelSpec {
+        name: "ppocr-v6",
+        purpose: "PP-OCRv6 small text detection and recognition (analyzer text_overlay, the \
+                  default)",
+        licence: "Apache-2.0",
+        sources: &[RAPIDOCR3_WHEEL],
+        build: Build::Extract(&[
+            (0, "rapidocr/models/PP-OCRv6_det_small.onnx", "det.onnx"),
+            (0, "rapidocr/models/PP-OCRv6_rec_small.onnx", "rec.onnx"),
+        ]),
         in_all: true,
     },
     ModelSpec {

@@ -1,4 +1,4 @@
-//! On-screen text: PP-OCRv4 detection (a DB probability map) and recognition (CTC over the
+//! On-screen text: PP-OCR (v6 by default, v4 for its Chinese/English alphabet) detection (a DB probability map) and recognition (CTC over the
 //! character list stored in the model), run on sampled frames; frames that look like the last
 //! analysed one reuse its lines; lines that stay on screen become one span.
 
@@ -14,7 +14,8 @@ use super::vision::{BoxXywh, Normalize, resample_into};
 use super::{AnalysisResult, AnalyzeError, Analyzer, Environment, Event, Inputs, Source, round3};
 use crate::job::Job;
 
-pub const MODEL: &str = "ppocr-v4";
+/// The OCR models `--ocr-model` chooses from; the first is the default.
+pub const MODELS: &[&str] = &["ppocr-v6", "ppocr-v4"];
 const REC_HEIGHT: usize = 48;
 /// Crops wider than this many heights are squeezed; a subtitle line rarely is.
 const MAX_REC_RATIO: f32 = 40.0;
@@ -27,6 +28,9 @@ const NORM: Normalize = Normalize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TextOverlaySettings {
+    /// The installed OCR models: `ppocr-v6` (Latin scripts with accents and ß, Chinese,
+    /// Japanese, Cyrillic, …) or `ppocr-v4` (Chinese and English).
+    pub model: String,
     pub sampling: Sampling,
     pub duplicates: DuplicateSkip,
     /// Frames are scaled down (never up) so that their longer side is at most this for
@@ -47,6 +51,7 @@ pub struct TextOverlaySettings {
 impl Default for TextOverlaySettings {
     fn default() -> Self {
         Self {
+            model: MODELS[0].into(),
             sampling: Sampling::default(),
             duplicates: DuplicateSkip::default(),
             max_side: 960,
@@ -64,6 +69,13 @@ impl TextOverlaySettings {
         self.sampling.validate()?;
         self.duplicates.validate()?;
         let bad = |m: &str| Err(AnalyzeError::Settings(m.to_owned()));
+        if !MODELS.contains(&self.model.as_str()) {
+            return bad(&format!(
+                "text_overlay: --ocr-model {} is not one of {}",
+                self.model,
+                MODELS.join(", ")
+            ));
+        }
         if self.max_side < 64 {
             return bad("--max-side must be at least 64 pixels");
         }
@@ -521,8 +533,9 @@ impl Analyzer for TextOverlay {
             Some(loaded) => loaded,
             None => {
                 job.set_message("loading the OCR models");
-                let (det, det_used) = self.env.vision_session(MODEL, "det.onnx")?;
-                let (rec, rec_used) = self.env.vision_session(MODEL, "rec.onnx")?;
+                let model = self.settings.model.as_str();
+                let (det, det_used) = self.env.vision_session(model, "det.onnx")?;
+                let (rec, rec_used) = self.env.vision_session(model, "rec.onnx")?;
                 let gpu = det_used.runtime.contains("CUDA");
                 let mut ocr = Ocr::new(det, rec, self.settings.clone(), gpu)?;
                 let warm = Instant::now();

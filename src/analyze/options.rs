@@ -107,6 +107,8 @@ pub struct AnalyzerOptions {
     pub hash_region: Option<Region>,
     pub max_side: usize,
     pub min_text_confidence: f64,
+    /// text_overlay's installed OCR model (`ppocr-v6`, `ppocr-v4`).
+    pub ocr_model: String,
     /// A YOLO-format detector (`None`: the installed default).
     pub model: Option<PathBuf>,
     /// Detector input size, a multiple of 32 (0: the model's).
@@ -148,6 +150,7 @@ impl Default for AnalyzerOptions {
             hash_region: None,
             max_side: text.max_side,
             min_text_confidence: text.min_confidence,
+            ocr_model: text.model.clone(),
             model: None,
             input_size: objects.size,
             confidence: objects.confidence,
@@ -206,6 +209,7 @@ impl AnalyzerOptions {
                 duplicates: self.duplicates(true),
                 max_side: self.max_side,
                 min_confidence: self.min_text_confidence,
+                model: self.ocr_model.clone(),
                 batch: self.batch,
                 ..TextOverlaySettings::default()
             }),

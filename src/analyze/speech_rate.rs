@@ -221,7 +221,10 @@ impl SpeechRate {
                 Some(found) => found?,
                 None => p.clone(),
             },
-            None => self.env.store.require(DEFAULT_WHISPER.0, DEFAULT_WHISPER.1)?,
+            None => self
+                .env
+                .store
+                .require(DEFAULT_WHISPER.0, DEFAULT_WHISPER.1)?,
         };
         if !path.is_file() {
             return Err(AnalyzeError::Model {
@@ -332,14 +335,16 @@ impl Analyzer for SpeechRate {
                 len: audio.len(),
             }]
         };
-        let language = choose_language(&self.settings.language, transcriber, &windows, &audio, job)?;
+        let language =
+            choose_language(&self.settings.language, transcriber, &windows, &audio, job)?;
         job.set_message("transcribing");
         job.set_total(windows.len() as u64);
         let mut words: Vec<Word> = Vec::new();
         let code = language.as_ref().map_or("en", |l| l.code.as_str());
         for w in &windows {
             job.check()?;
-            let heard = transcriber.transcribe(&w.audio(&audio), self.settings.use_vad, code, job)?;
+            let heard =
+                transcriber.transcribe(&w.audio(&audio), self.settings.use_vad, code, job)?;
             for mut word in heard {
                 if let Some((a, b)) = w.word_to_source(word.start, word.end) {
                     (word.start, word.end) = (a, b);
@@ -544,10 +549,7 @@ fn report(
         .into(),
     );
     summary.insert("transcript".into(), join(words.iter()).into());
-    summary.insert(
-        "language".into(),
-        language.map(|l| l.code.clone()).into(),
-    );
+    summary.insert("language".into(), language.map(|l| l.code.clone()).into());
     summary.insert(
         "language_probability".into(),
         language
@@ -555,10 +557,7 @@ fn report(
             .map(|p| round3(f64::from(p)))
             .into(),
     );
-    summary.insert(
-        "language_source".into(),
-        language.map(|l| l.source).into(),
-    );
+    summary.insert("language_source".into(), language.map(|l| l.source).into());
 
     AnalysisResult {
         analyzer: "speech_rate".into(),

@@ -176,6 +176,11 @@ pub struct VisionArgs {
     #[arg(long, default_value_t = 0.5)]
     pub min_text_confidence: f64,
 
+    /// text_overlay: the OCR model, ppocr-v6 (Latin scripts with ä ö ü ß é ç …, Chinese,
+    /// Japanese, Cyrillic) or ppocr-v4 (Chinese and English).
+    #[arg(long, default_value = "ppocr-v6", value_name = "NAME")]
+    pub ocr_model: String,
+
     /// objects: a YOLOv8/YOLO11-format .onnx detector (default: the installed nudenet-320n).
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
@@ -257,6 +262,7 @@ impl AnalyzerArgs {
             hash_region: v.hash_region,
             max_side: v.max_side,
             min_text_confidence: v.min_text_confidence,
+            ocr_model: v.ocr_model.clone(),
             model: v.model.clone(),
             input_size: v.input_size,
             confidence: v.confidence,

@@ -15,7 +15,11 @@ use serde::{Deserialize, Serialize};
 use super::View;
 use super::load::dialog;
 use crate::analyze::frames::{Region, Sampling};
-use crate::analyze::{ANALYZERS, AnalysisResult, AnalyzerName, AnalyzerOptions, Event, Source};
+use crate::analyze::ocr;
+use crate::analyze::{
+    ANALYZERS, AUTO_LANGUAGE, AnalysisResult, AnalyzerName, AnalyzerOptions, DEFAULT_WHISPER,
+    Event, Source, WHISPER_MODELS, whisper,
+};
 use crate::gui::app::Analysis;
 use crate::gui::command::Command;
 use crate::gui::jobs::JobKind;
@@ -45,6 +49,12 @@ pub struct AnalyzeForm {
     pub confidence: f64,
     pub scene_threshold: f64,
     pub vad_threshold: f32,
+    /// The spoken language (ISO 639-1) or `auto`.
+    pub language: String,
+    /// An installed whisper model's name.
+    pub whisper_model: String,
+    /// text_overlay's installed OCR model.
+    pub ocr_model: String,
 }
 
 impl Default for AnalyzeForm {
@@ -62,6 +72,9 @@ impl Default for AnalyzeForm {
             confidence: 0.25,
             scene_threshold: 0.35,
             vad_threshold: 0.5,
+            language: AUTO_LANGUAGE.into(),
+            whisper_model: DEFAULT_WHISPER.0.into(),
+            ocr_model: ocr::MODELS[0].into(),
         }
     }
 }
@@ -98,10 +111,16 @@ impl AnalyzeForm {
                 h: 0.25,
             }),
             min_text_confidence: self.text_confidence,
+            ocr_model: self.ocr_model.clone(),
             model: (!self.detector.trim().is_empty()).then(|| PathBuf::from(self.detector.trim())),
             input_size: self.size,
             confidence: self.confidence,
             scene_threshold: self.scene_threshold,
+            language: self.language.clone(),
+            // The default stays unnamed, as on the command line, so both record the same
+            // settings.
+            whisper_model: (self.whisper_model != DEFAULT_WHISPER.0)
+                .then(|| PathBuf::from(&self.whisper_model)),
             ..AnalyzerOptions::default()
         }
     }
@@ -125,6 +144,26 @@ impl AnalyzeForm {
         });
         Ok((Source::new(file), same))
     }
+}
+
+/// `auto` or one of the languages whisper knows, by code and name.
+fn language_ui(ui: &mut egui::Ui, language: &mut String) {
+    let names = whisper::languages();
+    let shown = names.iter().find(|(code, _)| code == language).map_or_else(
+        || language.clone(),
+        |(code, name)| format!("{code} ({name})"),
+    );
+    egui::ComboBox::from_id_salt("spoken-language")
+        .selected_text(shown)
+        .height(300.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(language, AUTO_LANGUAGE.into(), "auto (detect per clip)");
+            for (code, name) in &names {
+                ui.selectable_value(language, (*code).into(), format!("{code} ({name})"));
+            }
+        })
+        .response
+        .on_hover_text("auto: whisper detects the language on the first speech of each clip");
 }
 
 #[derive(Default)]
@@ -231,6 +270,20 @@ impl AnalyzersPanel {
                         ui.checkbox(&mut form.subtitle_band, "hash the subtitle band only");
                     });
                     ui.end_row();
+                    ui.label("text model");
+                    egui::ComboBox::from_id_salt("ocr-model")
+                        .selected_text(form.ocr_model.as_str())
+                        .show_ui(ui, |ui| {
+                            for name in ocr::MODELS {
+                                ui.selectable_value(&mut form.ocr_model, (*name).into(), *name);
+                            }
+                        })
+                        .response
+                        .on_hover_text(
+                            "ppocr-v6 reads Latin scripts with ä ö ü ß é ç, Chinese, Japanese \
+                             and Cyrillic; ppocr-v4 Chinese and English",
+                        );
+                    ui.end_row();
                     ui.label("text confidence");
                     ui.add(egui::Slider::new(&mut form.text_confidence, 0.0..=1.0));
                     ui.end_row();
@@ -257,6 +310,22 @@ impl AnalyzersPanel {
                     ui.end_row();
                     ui.label("speech threshold");
                     ui.add(egui::Slider::new(&mut form.vad_threshold, 0.05..=0.95));
+                    ui.end_row();
+                    ui.label("speech model");
+                    egui::ComboBox::from_id_salt("whisper-model")
+                        .selected_text(form.whisper_model.as_str())
+                        .show_ui(ui, |ui| {
+                            for (name, _) in WHISPER_MODELS {
+                                ui.selectable_value(&mut form.whisper_model, (*name).into(), *name);
+                            }
+                        })
+                        .response
+                        .on_hover_text(
+                            "whisper-base knows 99 languages; whisper-tiny.en only English",
+                        );
+                    ui.end_row();
+                    ui.label("spoken language");
+                    language_ui(ui, &mut form.language);
                     ui.end_row();
                 });
         });
