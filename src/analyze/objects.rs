@@ -13,6 +13,7 @@ use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
 
 use super::frames::{self, Deduplicator, DuplicateSkip, Sampling};
+use super::tracking::{Observed, Tracker};
 use super::vision::{BoxXywh, Normalize, nms, resample_into};
 use super::{
     AnalysisResult, AnalyzeError, Analyzer, Environment, Event, Inputs, Series, Source, round3,
@@ -20,7 +21,12 @@ use super::{
 use crate::job::Job;
 
 /// The detector installed for when the user names none.
-pub const DEFAULT_MODEL: (&str, &str) = ("nudenet-320n", "320n.onnx");
+pub const DEFAULT_MODEL: (&str, &str) = ("ssdlite-person", "ssdlite_person.onnx");
+/// The installed detectors `--model` takes by name, and their files.
+pub const MODELS: &[(&str, &str)] = &[DEFAULT_MODEL, ("nudenet-320n", "320n.onnx")];
+/// Overlap with a track's last box that continues it, and sampled frames it may be missed.
+const TRACK_IOU: f32 = 0.3;
+const TRACK_GAP: usize = 2;
 /// Grey that YOLO's letterbox pads with.
 const PAD: f32 = 114.0 / 255.0;
 
@@ -30,7 +36,8 @@ pub struct ObjectsSettings {
     pub sampling: Sampling,
     /// Off by default: a static camera with moving objects changes little of the picture.
     pub duplicates: DuplicateSkip,
-    /// A YOLO-format `.onnx`; `None`: the installed `nudenet-320n`.
+    /// A YOLO-format `.onnx`, or an installed detector's name (`ssdlite-person`,
+    /// `nudenet-320n`); `None`: the installed `ssdlite-person`.
     pub model: Option<PathBuf>,
     /// Input side in pixels (a multiple of 32); 0: the model's own (`imgsz`), else 640.
     pub size: usize,
@@ -82,10 +89,12 @@ pub struct Detection {
     pub bbox: BoxXywh,
 }
 
-/// Where a frame sits inside the letterboxed input.
+/// Where a frame sits inside the input: letterboxed (one scale, padding) or stretched to
+/// fill it (a scale per axis, no padding).
 #[derive(Debug, Clone, Copy)]
 struct Letterbox {
-    scale: f32,
+    scale_x: f32,
+    scale_y: f32,
     left: f32,
     top: f32,
     width: usize,
@@ -98,6 +107,9 @@ pub struct Detector {
     pub names: Vec<String>,
     pub size: usize,
     pub batch: usize,
+    /// Frames fill the input, aspect ratio ignored (the model's `resize: stretch` metadata:
+    /// TensorFlow's SSDs were trained so), instead of being letterboxed.
+    stretch: bool,
     confidence: f32,
     iou: f32,
 }
@@ -122,9 +134,13 @@ impl Detector {
                 "not a YOLO detector: its input is {dims:?}, expected batch × 3 × height × width"
             )));
         }
-        let (names, imgsz) = {
+        let (names, imgsz, resize) = {
             let metadata = session.metadata()?;
-            (metadata.custom("names"), metadata.custom("imgsz"))
+            (
+                metadata.custom("names"),
+                metadata.custom("imgsz"),
+                metadata.custom("resize"),
+            )
         };
         let names = names.map(|n| parse_names(&n)).unwrap_or_default();
         let model_size = imgsz
@@ -162,6 +178,7 @@ impl Detector {
             names,
             size,
             batch,
+            stretch: resize.as_deref() == Some("stretch"),
             confidence: settings.confidence as f32,
             iou: settings.iou as f32,
         })
@@ -177,6 +194,24 @@ impl Detector {
     /// Letterboxes `rgb` into slot `slot` of `input`.
     fn place(&self, rgb: ArrayView3<u8>, input: &mut Array4<f32>, slot: usize) -> Letterbox {
         let (h, w) = (rgb.shape()[0], rgb.shape()[1]);
+        let norm = Normalize {
+            bgr: false,
+            mean: 0.0,
+            std: 1.0,
+        };
+        let whole = BoxXywh::from_corners(0.0, 0.0, w as f32, h as f32);
+        if self.stretch {
+            let mut plane = input.index_axis_mut(Axis(0), slot);
+            resample_into(rgb, whole, &mut plane, self.size, self.size, norm);
+            return Letterbox {
+                scale_x: self.size as f32 / w as f32,
+                scale_y: self.size as f32 / h as f32,
+                left: 0.0,
+                top: 0.0,
+                width: w,
+                height: h,
+            };
+        }
         let scale = (self.size as f32 / w as f32).min(self.size as f32 / h as f32);
         let (nw, nh) = (
             ((w as f32 * scale).round() as usize).clamp(1, self.size),
@@ -186,15 +221,10 @@ impl Detector {
         let mut plane = input.index_axis_mut(Axis(0), slot);
         plane.fill(PAD);
         let mut inner = plane.slice_mut(s![.., top.., left..]);
-        let whole = BoxXywh::from_corners(0.0, 0.0, w as f32, h as f32);
-        let norm = Normalize {
-            bgr: false,
-            mean: 0.0,
-            std: 1.0,
-        };
         resample_into(rgb, whole, &mut inner, nw, nh, norm);
         Letterbox {
-            scale: nw as f32 / w as f32,
+            scale_x: nw as f32 / w as f32,
+            scale_y: nw as f32 / w as f32,
             left: left as f32,
             top: top as f32,
             width: w,
@@ -256,7 +286,8 @@ impl Detector {
     pub fn warm_up(&mut self) -> Result<(), AnalyzeError> {
         let input = self.new_input(1);
         let letterbox = Letterbox {
-            scale: 1.0,
+            scale_x: 1.0,
+            scale_y: 1.0,
             left: 0.0,
             top: 0.0,
             width: self.size,
@@ -294,8 +325,8 @@ fn decode(
             out[2 * anchors + a],
             out[3 * anchors + a],
         );
-        let map_x = |x: f32| (x - letterbox.left) / letterbox.scale;
-        let map_y = |y: f32| (y - letterbox.top) / letterbox.scale;
+        let map_x = |x: f32| (x - letterbox.left) / letterbox.scale_x;
+        let map_y = |y: f32| (y - letterbox.top) / letterbox.scale_y;
         let bbox = BoxXywh::from_corners(
             map_x(cx - w / 2.0),
             map_y(cy - h / 2.0),
@@ -401,8 +432,17 @@ impl Analyzer for Objects {
             Some(loaded) => loaded,
             None => {
                 job.set_message("loading the detector");
+                let installed = |p: &std::path::Path| {
+                    MODELS
+                        .iter()
+                        .copied()
+                        .find(|(name, _)| p.as_os_str() == *name)
+                };
                 let (session, used) = match &self.settings.model {
-                    Some(path) => self.env.vision_session_at(path)?,
+                    Some(path) => match installed(path) {
+                        Some((name, file)) => self.env.vision_session(name, file)?,
+                        None => self.env.vision_session_at(path)?,
+                    },
                     None => self.env.vision_session(DEFAULT_MODEL.0, DEFAULT_MODEL.1)?,
                 };
                 let gpu = used.runtime.contains("CUDA");
@@ -466,22 +506,60 @@ impl Analyzer for Objects {
         let interval = self.settings.sampling.interval(clip.fps);
         let mut events = Vec::new();
         let mut counts: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+        let mut tracker = Tracker::new(TRACK_IOU, TRACK_GAP);
         for (k, frame) in sampled.iter().enumerate() {
             let detections = results.get(frame.analysed).map_or(&[][..], Vec::as_slice);
-            for d in detections {
+            let observed: Vec<Observed> = detections
+                .iter()
+                .map(|d| Observed {
+                    class: d.class,
+                    score: d.score,
+                    bbox: d.bbox,
+                })
+                .collect();
+            let ids = tracker.observe(k, frame.time, &observed);
+            for (d, id) in detections.iter().zip(ids) {
                 let name = detector.class_name(d.class);
                 events.push(
-                    Event::new(&name, frame.time, frame.time + interval, name.clone())
-                        .with_score(round3(f64::from(d.score)))
-                        .with_payload(serde_json::json!({
-                            "box": d.bbox.to_json(),
-                            "frame": frame.index,
-                        })),
+                    Event::new(
+                        &name,
+                        frame.time,
+                        frame.time + interval,
+                        format!("{name} #{id}"),
+                    )
+                    .with_score(round3(f64::from(d.score)))
+                    .with_payload(serde_json::json!({
+                        "box": d.bbox.to_json(),
+                        "frame": frame.index,
+                        "track": id,
+                    })),
                 );
                 counts
                     .entry(d.class)
                     .or_insert_with(|| vec![0.0; sampled.len()])[k] += 1.0;
             }
+        }
+        let detections = events.len();
+        let tracks = tracker.finish();
+        let mut tracks_per_class = serde_json::Map::new();
+        for t in &tracks {
+            let name = detector.class_name(t.class);
+            // One bar per object: from the first sampled frame it is in to the end of the
+            // last one.
+            let label = format!("{name} #{}", t.id);
+            events.push(
+                Event::new(&label, t.first, t.last + interval, label.clone())
+                    .with_score(round3(f64::from(t.mean_score)))
+                    .with_payload(serde_json::json!({
+                        "class": name,
+                        "track": t.id,
+                        "frames": t.frames,
+                        "first_box": t.first_box.to_json(),
+                        "last_box": t.last_box.to_json(),
+                    })),
+            );
+            let n = tracks_per_class.entry(name).or_insert(0u64.into());
+            *n = (n.as_u64().unwrap_or(0) + 1).into();
         }
         let times: Vec<f64> = sampled.iter().map(|f| f.time).collect();
         let mut per_class = serde_json::Map::new();
@@ -503,7 +581,9 @@ impl Analyzer for Objects {
         summary.insert("frames_sampled".into(), sampled.len().into());
         summary.insert("frames_analysed".into(), dedup.analysed.into());
         summary.insert("frames_skipped_as_duplicates".into(), dedup.skipped.into());
-        summary.insert("detections".into(), events.len().into());
+        summary.insert("detections".into(), detections.into());
+        summary.insert("tracks".into(), tracks.len().into());
+        summary.insert("tracks_per_class".into(), tracks_per_class.into());
         summary.insert("detections_per_class".into(), per_class.into());
         summary.insert("input_size".into(), detector.size.into());
         summary.insert("batch".into(), detector.batch.into());
@@ -556,7 +636,8 @@ mod tests {
         set(&mut out, 2, [100.0, 100.0, 40.0, 40.0, 0.7, 0.2]);
         // A 200 × 100 frame in a 320 input: scale 1.6, 80 pixels of padding above.
         let letterbox = Letterbox {
-            scale: 1.6,
+            scale_x: 1.6,
+            scale_y: 1.6,
             left: 0.0,
             top: 80.0,
             width: 200,

@@ -181,8 +181,9 @@ pub struct VisionArgs {
     #[arg(long, default_value = "ppocr-v6", value_name = "NAME")]
     pub ocr_model: String,
 
-    /// objects: a YOLOv8/YOLO11-format .onnx detector (default: the installed nudenet-320n).
-    #[arg(long, value_name = "FILE")]
+    /// objects: the detector, an installed one by name (ssdlite-person, nudenet-320n) or a
+    /// YOLOv8/YOLO11-format .onnx file (default: ssdlite-person).
+    #[arg(long, value_name = "NAME|FILE")]
     pub model: Option<PathBuf>,
 
     /// objects: the detector's input size in pixels, a multiple of 32 (0: the model's).

