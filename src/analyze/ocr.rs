@@ -28,8 +28,8 @@ const NORM: Normalize = Normalize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TextOverlaySettings {
-    /// The installed OCR models: `ppocr-v6` (Latin scripts with accents and ß, Chinese,
-    /// Japanese, Cyrillic, …) or `ppocr-v4` (Chinese and English).
+    /// The installed OCR models: `ppocr-v6` (Latin scripts with accents and ß, Greek,
+    /// Chinese, Japanese) or `ppocr-v4` (Chinese and English, no ö or ß).
     pub model: String,
     pub sampling: Sampling,
     pub duplicates: DuplicateSkip,

@@ -176,8 +176,8 @@ pub struct VisionArgs {
     #[arg(long, default_value_t = 0.5)]
     pub min_text_confidence: f64,
 
-    /// text_overlay: the OCR model, ppocr-v6 (Latin scripts with ä ö ü ß é ç …, Chinese,
-    /// Japanese, Cyrillic) or ppocr-v4 (Chinese and English).
+    /// text_overlay: the OCR model, ppocr-v6 (Latin scripts with ä ö ü ß é ç ñ ł ş …, Greek,
+    /// Chinese, Japanese) or ppocr-v4 (Chinese and English, no ö or ß).
     #[arg(long, default_value = "ppocr-v6", value_name = "NAME")]
     pub ocr_model: String,
 

@@ -102,7 +102,7 @@ fn list(store: &ModelStore, available: bool, verify: bool) -> anyhow::Result<()>
                 .map(|a| format!("{} {}", a.package, a.version))
                 .collect();
             println!(
-                "{:16} {:9} {:>9}  {} [{}; {}]",
+                "{:16} {:9} {:>9}  {}\n{:38}knows: {}\n{:38}from {}; licence {}",
                 s.name,
                 if store.is_installed(s.name) {
                     "installed"
@@ -111,6 +111,9 @@ fn list(store: &ModelStore, available: bool, verify: bool) -> anyhow::Result<()>
                 },
                 human_bytes(s.download_size()),
                 s.purpose,
+                "",
+                s.covers,
+                "",
                 sources.join(" + "),
                 s.licence
             );
@@ -148,6 +151,9 @@ fn list(store: &ModelStore, available: bool, verify: bool) -> anyhow::Result<()>
             m.licence,
             sources.join(" + ")
         );
+        if let Ok(spec) = stackscope::analyze::models::spec(name) {
+            println!("  knows: {}", spec.covers);
+        }
         for f in &m.files {
             println!(
                 "  {}  {}  sha256 {}",

@@ -280,8 +280,8 @@ impl AnalyzersPanel {
                         })
                         .response
                         .on_hover_text(
-                            "ppocr-v6 reads Latin scripts with ä ö ü ß é ç, Chinese, Japanese \
-                             and Cyrillic; ppocr-v4 Chinese and English",
+                            "ppocr-v6 reads Latin scripts with ä ö ü ß é ç ñ ł ş, Greek, Chinese \
+                             and Japanese; ppocr-v4 Chinese and English (no ö or ß)",
                         );
                     ui.end_row();
                     ui.label("text confidence");
