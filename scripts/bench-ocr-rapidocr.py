@@ -1,5 +1,6 @@
-"""The Python peer of `stackscope analyze -a text_overlay`: RapidOCR (rapidocr-onnxruntime,
-its default pipeline: PP-OCRv4 detection, angle classifier, recognition) on the frames
+"""The Python peer of `stackscope analyze -a text_overlay`: RapidOCR's default pipeline
+(rapidocr 3.x: PP-OCRv6 small detection and recognition; rapidocr-onnxruntime 1.4.4:
+PP-OCRv4; both with the angle classifier), whichever is installed, on the frames
 stackscope samples from a clip, in one run. Frames are decoded with OpenCV and picked by the
 same rule stackscope uses (the first frame of each 1/fps bin).
 
@@ -13,7 +14,14 @@ import time
 
 t0 = time.perf_counter()
 import cv2  # noqa: E402
-from rapidocr_onnxruntime import RapidOCR  # noqa: E402
+try:
+    from rapidocr import RapidOCR  # noqa: E402
+
+    V3 = True
+except ImportError:
+    from rapidocr_onnxruntime import RapidOCR  # noqa: E402
+
+    V3 = False
 
 clip, fps = sys.argv[1], float(sys.argv[2])
 engine = RapidOCR()
@@ -36,8 +44,12 @@ decoded = time.perf_counter()
 
 texts = []
 for frame in frames:
-    result, _ = engine(frame)
-    texts.append(" | ".join(r[1] for r in result) if result else "")
+    if V3:
+        read = engine(frame).txts or ()
+    else:
+        result, _ = engine(frame)
+        read = [r[1] for r in result] if result else []
+    texts.append(" | ".join(read))
 done = time.perf_counter()
 
 print(json.dumps({

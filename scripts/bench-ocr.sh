@@ -4,7 +4,9 @@
 #   stackscope, duplicate skipping on the subtitle band (--hash-region 0,0.75,1,0.25)
 #   stackscope, whole-frame hash (the square moves, so nearly nothing is skipped)
 #   stackscope, no skipping
-#   Python rapidocr-onnxruntime 1.4.4, default pipeline, every sampled frame
+#   the same with --ocr-model ppocr-v4
+#   Python rapidocr 3.10.0 (PP-OCRv6, the model stackscope's default is) and
+#   rapidocr-onnxruntime 1.4.4 (PP-OCRv4), default pipelines, every sampled frame
 # Median of $RUNS wall-clock runs each (model load, decoding and OCR included).
 # Needs the models (stackscope models install --all) and PyPI for the Python peer.
 set -euo pipefail
@@ -20,6 +22,11 @@ VENV=$D/venv
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q rapidocr-onnxruntime==1.4.4
+fi
+VENV3=$D/venv-rapidocr3
+if [ ! -x "$VENV3/bin/python" ]; then
+  python3 -m venv "$VENV3"
+  "$VENV3/bin/pip" install -q rapidocr==3.10.0 onnxruntime
 fi
 
 median() { sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
@@ -40,15 +47,21 @@ PY
 run stackscope-band --hash-region 0,0.75,1,0.25
 run stackscope-whole-frame
 run stackscope-no-skip --no-skip-duplicates
+run stackscope-v4-band --ocr-model ppocr-v4 --hash-region 0,0.75,1,0.25
+run stackscope-v4-no-skip --ocr-model ppocr-v4 --no-skip-duplicates
 
-py=()
-for _ in $(seq "$RUNS"); do py+=("$("$VENV/bin/python" scripts/bench-ocr-rapidocr.py "$CLIP" 2)"); done
-printf '%s\n' "${py[@]}" > "$D/rapidocr.jsonl"
-python3 - "$D/rapidocr.jsonl" <<'PY'
+python_peer() {
+  local name=$1 venv=$2 py=()
+  for _ in $(seq "$RUNS"); do py+=("$("$venv/bin/python" scripts/bench-ocr-rapidocr.py "$CLIP" 2)"); done
+  printf '%s\n' "${py[@]}" > "$D/$name.jsonl"
+  python3 - "$D/$name.jsonl" "$name" <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 total = statistics.median(r["total_s"] for r in runs)
 ocr = statistics.median(r["ocr_s"] for r in runs)
 r = runs[0]
-print(f'{"python rapidocr (same frames)":<34} {total:8.2f}  {r["frames"]} / {r["frames"]} (ocr alone {ocr:.2f} s), {r["distinct_texts"]} texts')
+print(f'{sys.argv[2] + " (same frames)":<34} {total:8.2f}  {r["frames"]} / {r["frames"]} (ocr alone {ocr:.2f} s), {r["distinct_texts"]} texts')
 PY
+}
+python_peer "python rapidocr 3.10 v6" "$VENV3"
+python_peer "python rapidocr 1.4.4 v4" "$VENV"
