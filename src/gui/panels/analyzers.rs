@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 use super::View;
 use super::load::dialog;
 use crate::analyze::frames::{Region, Sampling};
-use crate::analyze::ocr;
 use crate::analyze::{
     ANALYZERS, AUTO_LANGUAGE, AnalysisResult, AnalyzerName, AnalyzerOptions, DEFAULT_WHISPER,
     Event, Source, WHISPER_MODELS, whisper,
 };
+use crate::analyze::{objects, ocr};
 use crate::gui::app::Analysis;
 use crate::gui::command::Command;
 use crate::gui::jobs::JobKind;
@@ -290,9 +290,17 @@ impl AnalyzersPanel {
                     ui.label("detector");
                     ui.add(
                         egui::TextEdit::singleline(&mut form.detector)
-                            .hint_text("ssdlite-person, nudenet-320n or a file")
+                            .hint_text(objects::DEFAULT_MODEL.0)
                             .desired_width(180.0),
-                    );
+                    )
+                    .on_hover_text(format!(
+                        "an installed detector ({}) or a YOLOv8/YOLO11 .onnx file",
+                        objects::MODELS
+                            .iter()
+                            .map(|(name, _)| *name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
                     ui.end_row();
                     ui.label("detector input size");
                     ui.add(
