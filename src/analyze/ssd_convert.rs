@@ -112,6 +112,9 @@ pub const COCO: [(usize, &str); 80] = [
     (90, "toothbrush"),
 ];
 
+/// The most values a constant filled from one stored value may expand to.
+const MAX_FILLED: usize = 1 << 26;
+
 /// A constant of the frozen graph.
 #[derive(Debug, Clone, Default)]
 struct Tensor {
@@ -130,7 +133,13 @@ impl Tensor {
     fn float_values(&self) -> Result<Vec<f32>, AnalyzeError> {
         match self.floats.len() {
             n if n == self.len() => Ok(self.floats.clone()),
-            1 => Ok(vec![self.floats[0]; self.len()]),
+            // A filled constant's size is not backed by bytes in the file: bounded before it
+            // is expanded (the largest weight of an SSD trunk has about 0.5 M values).
+            1 if self.len() <= MAX_FILLED => Ok(vec![self.floats[0]; self.len()]),
+            1 => Err(err(format!(
+                "a filled constant of shape {:?} is larger than any detector's weights",
+                self.dims
+            ))),
             n => Err(err(format!(
                 "a constant of shape {:?} holds {n} floats",
                 self.dims
@@ -186,38 +195,34 @@ fn parse_tensor(b: &[u8]) -> Result<Tensor, AnalyzeError> {
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .ok_or_else(|| err("a constant's shape overflows"))?;
+    if content.is_empty() {
+        return Ok(t);
+    }
+    // Packed values: the byte count must be what the shape says, checked before decoding.
+    let width = match dtype {
+        1 | 3 => 4,
+        9 => 8,
+        _ => return Ok(t),
+    };
+    if n.checked_mul(width) != Some(content.len()) {
+        return Err(err(format!(
+            "a constant of shape {:?} holds {} bytes",
+            t.dims,
+            content.len()
+        )));
+    }
     match dtype {
-        1 if !content.is_empty() => {
-            if content.len() != n * 4 {
-                return Err(err(format!(
-                    "a float constant of shape {:?} holds {} bytes",
-                    t.dims,
-                    content.len()
-                )));
-            }
-            Value::Bytes(content).push_floats(&mut t.floats)?;
-        }
-        3 if !content.is_empty() => {
-            if content.len() != n * 4 {
-                return Err(err("an int32 constant of the wrong size"));
-            }
-            t.ints.extend(
-                content
-                    .chunks_exact(4)
-                    .map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
-            );
-        }
-        9 if !content.is_empty() => {
-            if content.len() != n * 8 {
-                return Err(err("an int64 constant of the wrong size"));
-            }
-            t.ints.extend(
-                content
-                    .chunks_exact(8)
-                    .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))),
-            );
-        }
-        _ => {}
+        1 => Value::Bytes(content).push_floats(&mut t.floats)?,
+        3 => t.ints.extend(
+            content
+                .chunks_exact(4)
+                .map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+        ),
+        _ => t.ints.extend(
+            content
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))),
+        ),
     }
     Ok(t)
 }
@@ -819,6 +824,38 @@ mod tests {
         let unused = [12, 26, 29, 30, 45, 66, 68, 69, 71, 83];
         let ids: Vec<usize> = (1..=90).filter(|i| !unused.contains(i)).collect();
         assert_eq!(ids, COCO.iter().map(|c| c.0).collect::<Vec<_>>());
+    }
+
+    /// A float TensorProto of `dims` with `floats` packed as float_val.
+    fn tensor(dims: &[i64], content: Option<&[u8]>, floats: &[f32]) -> Vec<u8> {
+        let mut shape = Writer::default();
+        for &d in dims {
+            let mut dim = Writer::default();
+            dim.int(1, d);
+            shape.message(2, &dim);
+        }
+        let mut t = Writer::default();
+        t.int(1, 1).message(2, &shape);
+        if let Some(c) = content {
+            t.bytes(4, c);
+        }
+        for &f in floats {
+            t.float(5, f);
+        }
+        t.buf
+    }
+
+    #[test]
+    fn constants_are_checked_against_their_shape_before_they_grow() {
+        let ok = parse_tensor(&tensor(&[2, 2], None, &[0.5])).unwrap();
+        assert_eq!(ok.float_values().unwrap(), [0.5; 4]);
+        // 12 bytes for a 2 × 2 float constant.
+        assert!(parse_tensor(&tensor(&[2, 2], Some(&[0; 12]), &[])).is_err());
+        // A shape whose element count overflows.
+        assert!(parse_tensor(&tensor(&[1 << 40, 1 << 40], None, &[1.0])).is_err());
+        // One stored value filling 2^40 elements is refused, not expanded.
+        let huge = parse_tensor(&tensor(&[1 << 20, 1 << 20], None, &[1.0])).unwrap();
+        assert!(huge.float_values().is_err());
     }
 
     #[test]

@@ -591,16 +591,21 @@ mod tests {
         assert!(v.rows_as(2..4, DType::F32).is_err());
     }
 
-    #[test]
-    fn a_truncated_model_bin_is_an_error_not_a_panic() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("model.bin");
+    /// A `model.bin` header: version 6, spec WhisperSpec, revision 3, `count` variables.
+    fn header(count: u32) -> Vec<u8> {
         let mut bytes = 6u32.to_le_bytes().to_vec();
         bytes.extend_from_slice(&12u16.to_le_bytes());
         bytes.extend_from_slice(b"WhisperSpec\0");
         bytes.extend_from_slice(&3u32.to_le_bytes());
-        bytes.extend_from_slice(&5u32.to_le_bytes());
-        std::fs::write(&p, &bytes).unwrap();
+        bytes.extend_from_slice(&count.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_truncated_model_bin_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("model.bin");
+        std::fs::write(&p, header(5)).unwrap();
         let e = Ct2Model::read(&p).err().unwrap();
         assert!(e.to_string().contains("truncated"), "{e}");
     }
@@ -609,11 +614,7 @@ mod tests {
     fn a_size_beyond_the_file_is_refused_before_it_is_allocated() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("model.bin");
-        let mut bytes = 6u32.to_le_bytes().to_vec();
-        bytes.extend_from_slice(&12u16.to_le_bytes());
-        bytes.extend_from_slice(b"WhisperSpec\0");
-        bytes.extend_from_slice(&3u32.to_le_bytes());
-        bytes.extend_from_slice(&1u32.to_le_bytes());
+        let mut bytes = header(1);
         bytes.extend_from_slice(&2u16.to_le_bytes());
         bytes.extend_from_slice(b"w\0");
         // A 60000 × 16384 f32 matrix (3.9 GB) declared in a file of a few dozen bytes.
