@@ -11,6 +11,8 @@ PACKAGES=(
   ffmpeg time bc
   # speech fixtures for the analyzer tests and benchmarks; the font ffmpeg draws subtitles in
   espeak-ng fonts-dejavu-core
+  # the storyboard's HTML report is checked in a real browser
+  chromium
   # GPU path on any machine: Mesa's software Vulkan (lavapipe)
   mesa-vulkan-drivers libvulkan1
   # the real window under a virtual X server (scripts/screenshot.sh), and what winit loads

@@ -564,3 +564,239 @@ fn one_analyzer_keeps_its_models_from_one_clip_to_the_next() {
         assert_eq!(b.source, second);
     }
 }
+
+/// Three shots of 4, 4 and 5 s at 25 fps: moving gradients; a flat blue with "Sale 50%"
+/// burned in; colour bars, under an English sentence from espeak-ng starting at 8.5 s.
+fn three_shot_clip(dir: &Path) -> PathBuf {
+    let font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+    let speech = dir.join("speech.wav");
+    let spoke = common::status(
+        std::process::Command::new("espeak-ng")
+            .args(["-v", "en-us", "-s", "170", "-w"])
+            .arg(&speech)
+            .arg("The weather is nice today and the sun is shining."),
+    );
+    assert!(spoke.success());
+    let text = dir.join("sale.txt");
+    std::fs::write(&text, "Sale 50%").unwrap();
+    let clip = dir.join("shots.mp4");
+    let graph = format!(
+        "[1:v]drawtext=fontfile={font}:textfile={}:expansion=none:fontsize=44:\
+         fontcolor=white:x=(w-tw)/2:y=(h-th)/2[t];[0:v][t][2:v]concat=n=3:v=1:a=0[v];\
+         [3:a]adelay=8500|8500,apad,atrim=0:13[a]",
+        text.display()
+    );
+    let made = common::output(std::process::Command::new("ffmpeg").args([
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "gradients=s=640x360:r=25:d=4:speed=0.05",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x203a60:s=640x360:r=25:d=4",
+        "-f",
+        "lavfi",
+        "-i",
+        "smptehdbars=s=640x360:r=25:d=5",
+        "-i",
+        speech.to_str().unwrap(),
+        "-filter_complex",
+        &graph,
+        "-map",
+        "[v]",
+        "-map",
+        "[a]",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        clip.to_str().unwrap(),
+    ]));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    clip
+}
+
+/// Frame `index` of `clip` as ffmpeg decodes and scales it: `w × h` RGB.
+fn ffmpeg_frame(clip: &Path, index: usize, w: u32, h: u32) -> Vec<u8> {
+    let out = common::output(
+        std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(clip)
+            .args([
+                "-vf",
+                &format!("select=eq(n\\,{index}),scale={w}:{h}:flags=area"),
+                "-frames:v",
+                "1",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ]),
+    );
+    assert!(out.status.success());
+    assert_eq!(out.stdout.len(), (w * h * 3) as usize);
+    out.stdout
+}
+
+fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x.abs_diff(y)))
+        .sum::<f64>()
+        / a.len() as f64
+}
+
+/// Headless Chromium on a local page with `args` (`--dump-dom`, `--screenshot=…`).
+fn chromium(dir: &Path, page: &Path, args: &[&str]) -> std::process::Output {
+    let profile = tempfile::tempdir_in(dir).unwrap();
+    let out = common::output_within(
+        std::process::Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--no-first-run",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(args)
+            .arg(format!("file://{}", page.display())),
+        std::time::Duration::from_secs(120),
+    );
+    assert!(
+        out.status.success(),
+        "chromium failed (scripts/setup.sh installs Debian's chromium): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn the_storyboard_tells_three_shots_apart_and_its_report_renders_in_chromium() {
+    use stackscope::analyze::storyboard::{self, SceneRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let clip = three_shot_clip(dir.path());
+    let (json, html) = (dir.path().join("sb.json"), dir.path().join("report.html"));
+    let (code, stdout, stderr) = common::stackscope(&[
+        "analyze",
+        clip.to_str().unwrap(),
+        "-a",
+        "storyboard",
+        "-o",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let mut results = analyze::read_results_json(&json).unwrap();
+    let names: Vec<&str> = results.iter().map(|r| r.analyzer.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "scenes",
+            "objects",
+            "text_overlay",
+            "speech_rate",
+            "storyboard"
+        ]
+    );
+    let records = storyboard::records(&results[4]);
+    let spans: Vec<(f64, f64)> = records.iter().map(|r| (r.start, r.end)).collect();
+    assert_eq!(spans, [(0.0, 4.0), (4.0, 8.0), (8.0, 13.0)], "{stdout}");
+
+    let has_sale = |r: &SceneRecord| r.text.iter().any(|t| t.text.contains("Sale 50%"));
+    assert!(has_sale(&records[1]), "{:?}", records[1].text);
+    assert!(!has_sale(&records[0]) && !has_sale(&records[2]));
+    assert!(
+        records[1].summary.contains("text 'Sale 50%'"),
+        "{}",
+        records[1].summary
+    );
+
+    let words = |r: &SceneRecord| r.speech.as_ref().map_or(0, |s| s.words);
+    assert_eq!((words(&records[0]), words(&records[1])), (0, 0));
+    let said = records[2].speech.as_ref().unwrap();
+    assert!(said.words >= 7, "{said:?}");
+    for w in ["today", "sun", "shining"] {
+        assert!(said.transcript.to_lowercase().contains(w), "{said:?}");
+    }
+    assert!(
+        records[2]
+            .summary
+            .contains(&format!("{} words at ", said.words))
+    );
+
+    // Each thumbnail is its own shot's frame: it matches that frame as ffmpeg decodes and
+    // scales it, and not the middle of the other shots.
+    let middles = [50, 150, 262];
+    for (k, r) in records.iter().enumerate() {
+        let frame = r.frame.as_ref().unwrap();
+        let range = [0..100, 100..200, 200..325][k].clone();
+        assert!(range.contains(&frame.index), "scene {k}: {frame:?}");
+        let thumb = storyboard::decode_thumbnail(r.thumbnail.as_ref().unwrap()).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (320, 180));
+        let own = ffmpeg_frame(&clip, frame.index, 320, 180);
+        let d = mean_abs_diff(thumb.as_raw(), &own);
+        assert!(
+            d < 6.0,
+            "scene {k}: thumbnail differs from its frame by {d:.1}"
+        );
+        for (j, &m) in middles.iter().enumerate().filter(|&(j, _)| j != k) {
+            let other = mean_abs_diff(thumb.as_raw(), &ffmpeg_frame(&clip, m, 320, 180));
+            assert!(other > 30.0, "scene {k} looks like shot {j} ({other:.1})");
+        }
+    }
+
+    // The page in a real browser: three cards, and pixels that are not all one colour.
+    let dom = chromium(dir.path(), &html, &["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(dom.matches("class=\"card\"").count(), 3, "{dom}");
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("storyboard-report.png");
+    chromium(
+        dir.path(),
+        &html,
+        &[
+            "--window-size=1200,1300",
+            &format!("--screenshot={}", shot.display()),
+        ],
+    );
+    let png = image::open(&shot).unwrap().to_rgb8();
+    let mut colours = std::collections::HashSet::new();
+    for p in png.pixels() {
+        colours.insert(p.0);
+    }
+    assert!(
+        colours.len() > 500,
+        "a blank page: {} colours",
+        colours.len()
+    );
+
+    // Text from a clip is shown, never run: a transcript and a summary holding a script.
+    let evil = "<script>document.title='pwned'</script>";
+    let board = &mut results[4];
+    let scene = &mut board.events[2];
+    scene.payload["summary"] = evil.into();
+    scene.payload["speech"]["transcript"] = evil.into();
+    let hostile = dir.path().join("hostile.html");
+    storyboard::write_report(&results, &hostile, false).unwrap();
+    let dom = chromium(dir.path(), &hostile, &["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(!dom.contains("<script"), "{dom}");
+    assert!(!dom.contains("<title>pwned"), "{dom}");
+    assert_eq!(
+        dom.matches("&lt;script&gt;document.title").count(),
+        3,
+        "{dom}"
+    );
+}

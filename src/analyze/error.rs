@@ -87,6 +87,9 @@ pub enum AnalyzeError {
     #[error("{0}")]
     Settings(String),
 
+    #[error("storyboard: {0}")]
+    Storyboard(String),
+
     #[error("cancelled; nothing was written")]
     Cancelled,
 }

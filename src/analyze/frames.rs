@@ -126,18 +126,70 @@ pub fn for_each_sampled(
     source: &Source,
     sampling: &Sampling,
     job: &Job,
-    mut on_frame: impl FnMut(SampledFrame) -> Result<bool, AnalyzeError>,
+    on_frame: impl FnMut(SampledFrame) -> Result<bool, AnalyzeError>,
 ) -> Result<ClipFrames, AnalyzeError> {
     sampling.validate()?;
+    walk(
+        source,
+        job,
+        |fps, frames| (sampling.selector(fps), sampling.count(frames, fps)),
+        on_frame,
+    )
+}
+
+/// Walks the frames numbered `chosen` (source frame numbers, in any order) and stops after
+/// the last. A stack loaded with a step has only some frame numbers: each chosen one is
+/// replaced by the nearest it has.
+pub fn for_each_chosen(
+    source: &Source,
+    chosen: &[usize],
+    job: &Job,
+    mut on_frame: impl FnMut(SampledFrame) -> Result<bool, AnalyzeError>,
+) -> Result<ClipFrames, AnalyzeError> {
+    let mut wanted: Vec<usize> = match &source.stack {
+        Some(stack) => {
+            let have = &stack.meta().source_frames;
+            let nearest = |c: usize| have.iter().min_by_key(|&s| s.abs_diff(c)).unwrap_or(c);
+            chosen.iter().map(|&c| nearest(c)).collect()
+        }
+        None => chosen.to_vec(),
+    };
+    wanted.sort_unstable();
+    wanted.dedup();
+    let Some(&last) = wanted.last() else {
+        return Err(AnalyzeError::Settings(
+            "no frames were chosen to read".into(),
+        ));
+    };
+    let total = wanted.len();
+    walk(
+        source,
+        job,
+        |_, _| (move |i: usize| wanted.binary_search(&i).is_ok(), total),
+        |frame| {
+            let index = frame.index;
+            Ok(on_frame(frame)? && index < last)
+        },
+    )
+}
+
+/// The one walk both selections share: `select(fps, frames)` gives which frame numbers to
+/// visit and how many that will be (for progress).
+fn walk<W: FnMut(usize) -> bool>(
+    source: &Source,
+    job: &Job,
+    select: impl FnOnce(f64, usize) -> (W, usize),
+    mut on_frame: impl FnMut(SampledFrame) -> Result<bool, AnalyzeError>,
+) -> Result<ClipFrames, AnalyzeError> {
     if let Some(stack) = &source.stack {
-        return walk_stack(stack, sampling, job, on_frame);
+        return walk_stack(stack, job, select, on_frame);
     }
     if load::detect(&source.path) == SourceKind::Video {
         let mut reader = VideoReader::open(&source.path)?;
         let probe = reader.probe();
         let fps = probe.fps.filter(|f| *f > 0.0).unwrap_or(FALLBACK_FPS);
-        let mut wants = sampling.selector(fps);
-        job.set_total(sampling.count(probe.estimated_frames, fps) as u64);
+        let (mut wants, total) = select(fps, probe.estimated_frames);
+        job.set_total(total as u64);
         let mut failure = None;
         let frames = reader.for_each(job, &mut wants, |index, rgb| {
             let frame = SampledFrame {
@@ -173,13 +225,13 @@ pub fn for_each_sampled(
     }
     job.set_message("loading frames");
     let loaded = load::load(&source.path, &LoadOptions::default(), job)?;
-    walk_stack(&Arc::new(loaded.stack), sampling, job, on_frame)
+    walk_stack(&Arc::new(loaded.stack), job, select, on_frame)
 }
 
-fn walk_stack(
+fn walk_stack<W: FnMut(usize) -> bool>(
     stack: &FrameStack,
-    sampling: &Sampling,
     job: &Job,
+    select: impl FnOnce(f64, usize) -> (W, usize),
     mut on_frame: impl FnMut(SampledFrame) -> Result<bool, AnalyzeError>,
 ) -> Result<ClipFrames, AnalyzeError> {
     let meta = stack.meta();
@@ -187,7 +239,7 @@ fn walk_stack(
     // A stack loaded with a step keeps its source frame numbers; sampling follows the
     // source's clock so that times agree with the same clip analysed from disk.
     let source_index = |i: usize| meta.source_frames.get(i).unwrap_or(i);
-    let mut wants = sampling.selector(fps);
+    let (mut wants, _) = select(fps, stack.len());
     let chosen: Vec<usize> = (0..stack.len())
         .filter(|&i| wants(source_index(i)))
         .collect();
@@ -483,22 +535,18 @@ mod tests {
         let mut meta = StackMeta::new("x", SourceKind::Video, ChannelOrder::Gray);
         meta.fps = Some(10.0);
         meta.source_frames = vec![0, 2, 4, 6, 8, 10].into();
-        let stack = FrameStack::from_array(pixels, meta);
+        let source = Source::loaded(Arc::new(FrameStack::from_array(pixels, meta)));
         let mut seen = Vec::new();
-        let clip = walk_stack(
-            &stack,
-            &Sampling {
-                fps: 5.0,
-                ..Sampling::default()
-            },
-            &Job::new(),
-            |f| {
-                assert_eq!(f.rgb.shape(), &[2, 3, 3]);
-                assert!(f.rgb.iter().all(|&v| v == f.rgb[[0, 0, 0]]));
-                seen.push((f.index, f.time, f.rgb[[1, 2, 2]]));
-                Ok(true)
-            },
-        )
+        let sampling = Sampling {
+            fps: 5.0,
+            ..Sampling::default()
+        };
+        let clip = for_each_sampled(&source, &sampling, &Job::new(), |f| {
+            assert_eq!(f.rgb.shape(), &[2, 3, 3]);
+            assert!(f.rgb.iter().all(|&v| v == f.rgb[[0, 0, 0]]));
+            seen.push((f.index, f.time, f.rgb[[1, 2, 2]]));
+            Ok(true)
+        })
         .unwrap();
         assert_eq!(
             seen,
@@ -512,6 +560,17 @@ mod tests {
             ]
         );
         assert_eq!(clip.frames, 11);
+
+        // Chosen frame numbers the stack lacks become the nearest it has; the walk stops
+        // after the last.
+        let mut chosen = Vec::new();
+        for_each_chosen(&source, &[5, 1, 3], &Job::new(), |f| {
+            chosen.push(f.index);
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(chosen, vec![0, 2, 4]);
+        assert!(for_each_chosen(&source, &[], &Job::new(), |_| Ok(true)).is_err());
     }
 
     #[test]

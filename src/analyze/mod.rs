@@ -14,11 +14,14 @@ pub mod objects;
 pub mod ocr;
 mod options;
 mod protobuf;
+pub mod report;
 pub(crate) mod result;
 pub mod runtime;
 pub mod scenes;
 mod speech_rate;
 pub mod ssd_convert;
+mod story_words;
+pub mod storyboard;
 pub mod tracking;
 pub mod vad;
 pub mod vision;
@@ -147,6 +150,18 @@ pub trait Analyzer: Send {
     /// The settings it runs with, recorded in its result.
     fn settings(&self) -> serde_json::Value;
     fn run(&mut self, source: &Source, job: &Job) -> Result<AnalysisResult, AnalyzeError>;
+
+    /// Runs with the results of the analyzers that ran before it on the same source (only
+    /// the storyboard reads them); [`run_all`] calls this.
+    fn run_after(
+        &mut self,
+        source: &Source,
+        earlier: &[AnalysisResult],
+        job: &Job,
+    ) -> Result<AnalysisResult, AnalyzeError> {
+        let _ = earlier;
+        self.run(source, job)
+    }
 }
 
 /// The analyzers there are, with a line each for `--help` and the window.
@@ -167,6 +182,11 @@ pub const ANALYZERS: &[(&str, &str)] = &[
     (
         "scenes",
         "shot boundaries from colour histograms (no model)",
+    ),
+    (
+        "storyboard",
+        "one record per scene: its sharpest frame, objects, text, words and a summary line \
+         (runs scenes and the installed objects, text_overlay, speech_rate)",
     ),
 ];
 
@@ -214,17 +234,28 @@ pub fn by_name(
             settings.validate()?;
             Box::new(scenes::Scenes::new(settings))
         }
+        AnalyzerName::Storyboard => {
+            let settings: storyboard::StoryboardSettings =
+                serde_json::from_value(options).map_err(parse_err)?;
+            settings.validate()?;
+            Box::new(storyboard::Storyboard::new(settings))
+        }
     })
 }
 
-/// The analyzers `names` (each once, in the order given) with `options`.
+/// The analyzers `names` (each once, in the order given) with `options`. A storyboard
+/// brings the analyzers it fuses ([`storyboard::companions`]).
 pub fn build(
     names: &[AnalyzerName],
     options: &AnalyzerOptions,
     env: &Environment,
 ) -> Result<Vec<Box<dyn Analyzer>>, AnalyzeError> {
     let mut unique: Vec<AnalyzerName> = Vec::new();
-    for &n in names {
+    let mut wanted = names.to_vec();
+    if names.contains(&AnalyzerName::Storyboard) {
+        wanted.extend(storyboard::companions(names, options, env));
+    }
+    for n in wanted {
         if !unique.contains(&n) {
             unique.push(n);
         }
@@ -235,8 +266,9 @@ pub fn build(
         .collect()
 }
 
-/// Runs `analyzers` on one source, `scenes` first whatever the order given, and tags every
-/// other result's events with the scene they start in. Results come in the order run.
+/// Runs `analyzers` on one source, `scenes` first and `storyboard` last whatever the order
+/// given, and tags every other result's events with the scene they start in. Results come
+/// in the order run.
 pub fn run_all(
     mut analyzers: Vec<Box<dyn Analyzer>>,
     source: &Source,
@@ -251,10 +283,14 @@ pub fn run_all_with(
     source: &Source,
     job: &Job,
 ) -> Result<Vec<AnalysisResult>, AnalyzeError> {
-    analyzers.sort_by_key(|a| a.name() != "scenes");
+    analyzers.sort_by_key(|a| match a.name() {
+        "scenes" => 0,
+        "storyboard" => 2,
+        _ => 1,
+    });
     let mut results: Vec<AnalysisResult> = Vec::with_capacity(analyzers.len());
     for analyzer in analyzers.iter_mut() {
-        let mut result = analyzer.run(source, job)?;
+        let mut result = analyzer.run_after(source, &results, job)?;
         if let Some(found) = results.iter().find(|r| r.analyzer == "scenes") {
             scenes::assign_scenes(&mut result.events, &found.events);
         }

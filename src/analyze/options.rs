@@ -11,6 +11,7 @@ use super::frames::{DuplicateSkip, Region, Sampling};
 use super::objects::ObjectsSettings;
 use super::ocr::TextOverlaySettings;
 use super::scenes::ScenesSettings;
+use super::storyboard::StoryboardSettings;
 use super::{AnalyzeError, SpeechRateSettings, VadSettings};
 
 /// The analyzers, by the one name used in the CLI, JSON, CSV, the window and the docs.
@@ -22,15 +23,17 @@ pub enum AnalyzerName {
     TextOverlay,
     Objects,
     Scenes,
+    Storyboard,
 }
 
 impl AnalyzerName {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Vad,
         Self::SpeechRate,
         Self::TextOverlay,
         Self::Objects,
         Self::Scenes,
+        Self::Storyboard,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +43,7 @@ impl AnalyzerName {
             Self::TextOverlay => "text_overlay",
             Self::Objects => "objects",
             Self::Scenes => "scenes",
+            Self::Storyboard => "storyboard",
         }
     }
 }
@@ -119,6 +123,8 @@ pub struct AnalyzerOptions {
     pub batch: usize,
     pub scene_threshold: f64,
     pub min_scene_s: f64,
+    /// The storyboard's summary language: `auto` (the spoken one where it has it), `en`, `de`.
+    pub summary_language: String,
 }
 
 impl Default for AnalyzerOptions {
@@ -158,6 +164,7 @@ impl Default for AnalyzerOptions {
             batch: 0,
             scene_threshold: scenes.threshold,
             min_scene_s: scenes.min_scene,
+            summary_language: StoryboardSettings::default().language,
         }
     }
 }
@@ -226,6 +233,10 @@ impl AnalyzerOptions {
                 sampling: self.sampling(self.scene_fps),
                 threshold: self.scene_threshold,
                 min_scene: self.min_scene_s,
+            }),
+            AnalyzerName::Storyboard => serde_json::to_value(StoryboardSettings {
+                language: self.summary_language.clone(),
+                ..StoryboardSettings::default()
             }),
         };
         value.map_err(|e| AnalyzeError::Settings(format!("{name}: {e}")))

@@ -122,10 +122,16 @@ impl AnalysisResult {
     fn write_csv_rows(&self, out: &mut impl Write) -> std::io::Result<()> {
         for e in &self.events {
             let score = e.score.map(|s| s.to_string()).unwrap_or_default();
-            let payload = if e.payload.is_null() {
-                String::new()
-            } else {
-                e.payload.to_string()
+            let payload = match &e.payload {
+                serde_json::Value::Null => String::new(),
+                // A storyboard's thumbnails stay in the JSON: a data URI in a cell helps
+                // no spreadsheet.
+                serde_json::Value::Object(map) if map.contains_key("thumbnail") => {
+                    let mut map = map.clone();
+                    map.remove("thumbnail");
+                    serde_json::Value::Object(map).to_string()
+                }
+                other => other.to_string(),
             };
             writeln!(
                 out,

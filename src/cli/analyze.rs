@@ -33,6 +33,10 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
 
+    /// Also write the storyboard as one self-contained HTML page (needs `-a storyboard`).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
     /// Overwrite the output files if they exist.
     #[arg(long)]
     pub force: bool,
@@ -214,6 +218,11 @@ pub struct VisionArgs {
     /// scenes: shortest scene, in seconds.
     #[arg(long, default_value_t = 0.5, value_name = "SECONDS")]
     pub min_scene: f64,
+
+    /// storyboard: the language of the summary lines, auto (the spoken language where the
+    /// template has it, else English), en or de.
+    #[arg(long, default_value = "auto", value_name = "auto|en|de")]
+    pub summary_language: String,
 }
 
 impl AnalyzerArgs {
@@ -271,6 +280,7 @@ impl AnalyzerArgs {
             batch: v.batch,
             scene_threshold: v.scene_threshold,
             min_scene_s: v.min_scene,
+            summary_language: v.summary_language.clone(),
         }
     }
 }
@@ -294,11 +304,21 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         &args.run.options(),
         &args.run.environment(),
     )?;
-    for path in [&args.output, &args.csv].into_iter().flatten() {
+    anyhow::ensure!(
+        args.html.is_none() || args.run.analyzer.contains(&AnalyzerName::Storyboard),
+        "--html writes the storyboard's report: add -a storyboard"
+    );
+    let outputs: Vec<&PathBuf> = [&args.output, &args.csv, &args.html]
+        .into_iter()
+        .flatten()
+        .collect();
+    for (k, path) in outputs.iter().enumerate() {
         analyze::check_output(path, &[&args.clip], args.force)?;
-    }
-    if let (Some(json), Some(csv)) = (&args.output, &args.csv) {
-        anyhow::ensure!(json != csv, "-o and --csv name the same file");
+        anyhow::ensure!(
+            !outputs[..k].contains(path),
+            "{} is named as two outputs",
+            path.display()
+        );
     }
     let job = Job::new();
     cancel_on_ctrl_c(&job);
@@ -312,13 +332,16 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.csv {
         analyze::write_results_csv(&results, path, args.force)?;
     }
+    if let Some(path) = &args.html {
+        analyze::storyboard::write_report(&results, path, args.force)?;
+    }
     match &args.output {
         Some(path) => {
             analyze::write_results_json(&results, path, args.force)?;
             results.iter().for_each(print_summary);
             println!("wrote {}", path.display());
-            if let Some(csv) = &args.csv {
-                println!("wrote {}", csv.display());
+            for extra in [&args.csv, &args.html].into_iter().flatten() {
+                println!("wrote {}", extra.display());
             }
         }
         None => {
@@ -327,6 +350,9 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
                 many => serde_json::to_string_pretty(many),
             };
             println!("{}", text.context("serializing the result")?);
+            if let Some(html) = &args.html {
+                eprintln!("wrote {}", html.display());
+            }
         }
     }
     Ok(())
