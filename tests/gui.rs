@@ -905,3 +905,101 @@ fn the_batch_window_runs_a_folder_and_opens_a_finished_clip_with_its_results() {
     assert_eq!(shown[0].analyzer, "scenes");
     assert_eq!(shown[0].source, clips.join("clip2.mp4"));
 }
+
+/// A silent clip of three 2-second shots at 25 fps (320×180): moving gradients, a flat blue
+/// with white text, colour bars.
+fn three_shot_clip(path: &Path) {
+    let font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+    let made = common::output(std::process::Command::new("ffmpeg").args([
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "gradients=s=320x180:r=25:d=2:speed=0.05",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x203a60:s=320x180:r=25:d=2",
+        "-f",
+        "lavfi",
+        "-i",
+        "smptehdbars=s=320x180:r=25:d=2",
+        "-filter_complex",
+        &format!(
+            "[1:v]drawtext=fontfile={font}:text=Shot two:fontsize=28:fontcolor=white:\
+             x=(w-tw)/2:y=(h-th)/2[t];[0:v][t][2:v]concat=n=3:v=1:a=0[v]"
+        ),
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        path.to_str().unwrap(),
+    ]));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+}
+
+#[test]
+fn the_storyboard_tab_shows_a_card_per_scene_seeks_on_a_click_and_saves_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("shots.mp4");
+    three_shot_clip(&clip);
+    let mut h = harness();
+    open_path(&mut h, &clip);
+    // Before any analysis the tab says how to get one.
+    h.get_by_label("Storyboard").click();
+    h.run_steps(2);
+    h.get_by_label_contains("No storyboard yet");
+    // A storyboard of the scenes alone: no model needed.
+    let mut form = AnalyzeForm::default();
+    form.chosen = vec!["storyboard".into(), "scenes".into()];
+    apply(&mut h, Command::StartAnalysis(form));
+    let results = h.state().analysis_results();
+    let names: Vec<&str> = results.iter().map(|r| r.analyzer.as_str()).collect();
+    assert_eq!(names, ["scenes", "storyboard"]);
+    h.run_steps(3);
+    for k in 1..=3 {
+        h.get_by_label(&format!("scene {k}: nothing detected"));
+    }
+    h.get_by_label("scene 3: nothing detected").click();
+    h.run_steps(3);
+    h.get_by_label("frame 100 / 150");
+    h.get_by_label("scene 2: nothing detected").click();
+    h.run_steps(3);
+    h.get_by_label("frame 50 / 150");
+    mask_status(&mut h);
+    h.snapshot_options("storyboard_tab", &snapshot_options());
+
+    // The report is the one `analyze --html` writes: a card and a thumbnail per scene.
+    let report = dir.path().join("report.html");
+    apply(
+        &mut h,
+        Command::Write {
+            what: Saved::Report,
+            path: report.clone(),
+            overwrite: false,
+        },
+    );
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(page.matches("<section class=\"card\"").count(), 3);
+    assert_eq!(
+        page.matches("<img src=\"data:image/jpeg;base64,").count(),
+        3
+    );
+    // Saving again without overwriting is refused and leaves the page as it was.
+    apply(
+        &mut h,
+        Command::Write {
+            what: Saved::Report,
+            path: report.clone(),
+            overwrite: false,
+        },
+    );
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), page);
+}

@@ -288,8 +288,14 @@ pub fn run_all_with(
         "storyboard" => 2,
         _ => 1,
     });
+    // A storyboard tells what a clip shows whether or not it has sound: over one without,
+    // the speech analyzers are left out rather than failing the whole run.
+    let silent = analyzers.iter().any(|a| a.name() == "storyboard") && !has_audio(&source.path);
     let mut results: Vec<AnalysisResult> = Vec::with_capacity(analyzers.len());
     for analyzer in analyzers.iter_mut() {
+        if silent && analyzer.inputs() == Inputs::Audio {
+            continue;
+        }
         let mut result = analyzer.run_after(source, &results, job)?;
         if let Some(found) = results.iter().find(|r| r.analyzer == "scenes") {
             scenes::assign_scenes(&mut result.events, &found.events);
@@ -297,6 +303,15 @@ pub fn run_all_with(
         results.push(result);
     }
     Ok(results)
+}
+
+/// Whether `path` is a file with an audio stream (a folder of images has none).
+fn has_audio(path: &Path) -> bool {
+    path.is_file()
+        && !matches!(
+            AudioDecoder::open(path),
+            Err(crate::media::MediaError::NoAudio { .. })
+        )
 }
 
 /// Decodes a clip's audio as 16 kHz mono, the rate speech models take.

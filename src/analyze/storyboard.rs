@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::frames::{self, ClipFrames};
 use super::options::AnalyzerName;
-use super::story_words::{self, TEMPLATE_LANGUAGES};
+use super::story_words;
+pub use super::story_words::TEMPLATE_LANGUAGES;
 use super::{
     AUTO_LANGUAGE, AnalysisResult, AnalyzeError, Analyzer, AnalyzerOptions, Environment, Event,
     Inputs, Source, round3,
@@ -169,19 +170,21 @@ pub const FUSED: [AnalyzerName; 3] = [
     AnalyzerName::SpeechRate,
 ];
 
-/// What runs for a storyboard: `scenes` always; of the fused analyzers those named, or when
-/// none is, those whose models are installed.
+/// What runs for a storyboard: `scenes` always, and the fused analyzers named beside it;
+/// when none but the storyboard (and `vad`, which it does not read) is named, every fused
+/// analyzer whose models are installed. `-a storyboard,scenes` is a storyboard of the
+/// scenes alone.
 pub fn companions(
     named: &[AnalyzerName],
     options: &AnalyzerOptions,
     env: &Environment,
 ) -> Vec<AnalyzerName> {
     let mut out = vec![AnalyzerName::Scenes];
-    let chosen: Vec<AnalyzerName> = FUSED.into_iter().filter(|a| named.contains(a)).collect();
-    if chosen.is_empty() {
+    let alone = named
+        .iter()
+        .all(|a| matches!(a, AnalyzerName::Storyboard | AnalyzerName::Vad));
+    if alone {
         out.extend(FUSED.into_iter().filter(|&a| installed(a, options, env)));
-    } else {
-        out.extend(chosen);
     }
     out
 }

@@ -26,6 +26,8 @@ pub enum Saved {
     Analysis {
         csv: bool,
     },
+    /// The storyboard as one HTML page.
+    Report,
 }
 
 impl Saved {
@@ -39,6 +41,7 @@ impl Saved {
             Self::Kymograph => ("image or array", IMAGE, "kymograph.png"),
             Self::Analysis { csv: true } => ("CSV", &["csv"], "analysis.csv"),
             Self::Analysis { csv: false } => ("JSON", &["json"], "analysis.json"),
+            Self::Report => ("HTML", &["html"], "storyboard.html"),
         }
     }
 }
@@ -96,6 +99,10 @@ impl App {
                     crate::analyze::write_results_json(results, path, overwrite)
                 };
                 written.map_err(|e| e.to_string())
+            }
+            Saved::Report => {
+                crate::analyze::storyboard::write_report(&self.analysis.results, path, overwrite)
+                    .map_err(|e| e.to_string())
             }
             Saved::Curves => {
                 let doc = doc()?;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::View;
 use super::load::dialog;
 use crate::analyze::frames::{Region, Sampling};
+use crate::analyze::storyboard::TEMPLATE_LANGUAGES;
 use crate::analyze::{
     ANALYZERS, AUTO_LANGUAGE, AnalysisResult, AnalyzerName, AnalyzerOptions, DEFAULT_WHISPER,
     Event, Source, WHISPER_MODELS, whisper,
@@ -55,6 +56,8 @@ pub struct AnalyzeForm {
     pub whisper_model: String,
     /// text_overlay's installed OCR model.
     pub ocr_model: String,
+    /// The storyboard's summary language: `auto`, `en` or `de`.
+    pub summary_language: String,
 }
 
 impl Default for AnalyzeForm {
@@ -75,6 +78,7 @@ impl Default for AnalyzeForm {
             language: AUTO_LANGUAGE.into(),
             whisper_model: DEFAULT_WHISPER.0.into(),
             ocr_model: ocr::MODELS[0].into(),
+            summary_language: AUTO_LANGUAGE.into(),
         }
     }
 }
@@ -121,6 +125,7 @@ impl AnalyzeForm {
             // settings.
             whisper_model: (self.whisper_model != DEFAULT_WHISPER.0)
                 .then(|| PathBuf::from(&self.whisper_model)),
+            summary_language: self.summary_language.clone(),
             ..AnalyzerOptions::default()
         }
     }
@@ -334,6 +339,24 @@ impl AnalyzersPanel {
                     ui.end_row();
                     ui.label("spoken language");
                     language_ui(ui, &mut form.language);
+                    ui.end_row();
+                    ui.label("summary language");
+                    egui::ComboBox::from_id_salt("summary-language")
+                        .selected_text(form.summary_language.as_str())
+                        .show_ui(ui, |ui| {
+                            for code in [AUTO_LANGUAGE].iter().chain(TEMPLATE_LANGUAGES) {
+                                ui.selectable_value(
+                                    &mut form.summary_language,
+                                    (*code).into(),
+                                    *code,
+                                );
+                            }
+                        })
+                        .response
+                        .on_hover_text(
+                            "the storyboard's summary lines; auto: the spoken language where \
+                             the template has it (English, German), else English",
+                        );
                     ui.end_row();
                 });
         });

@@ -14,6 +14,7 @@ pub mod ops;
 pub mod plots;
 pub mod shortcuts;
 pub mod status_bar;
+pub mod storyboard;
 pub mod timeline;
 pub mod tracks;
 pub mod welcome;

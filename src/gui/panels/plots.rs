@@ -18,12 +18,15 @@ pub enum PlotTab {
     Curves,
     Profile,
     Kymograph,
+    /// The storyboard analyzer's scenes as cards ([`super::storyboard`]).
+    Storyboard,
 }
 
 #[derive(Default)]
 pub struct Plots {
     pub tab: PlotTab,
     kymo_texture: Option<(usize, egui::TextureHandle)>,
+    storyboard: super::storyboard::StoryboardTab,
 }
 
 const CHANNEL_NAMES: [&str; 3] = ["r", "g", "b"];
@@ -57,10 +60,11 @@ impl Plots {
             ui.selectable_value(&mut self.tab, PlotTab::Curves, "ROI curves");
             ui.selectable_value(&mut self.tab, PlotTab::Profile, "Line profile");
             ui.selectable_value(&mut self.tab, PlotTab::Kymograph, "Kymograph");
+            ui.selectable_value(&mut self.tab, PlotTab::Storyboard, "Storyboard");
             if busy {
                 ui.spinner();
             }
-            if self.tab != PlotTab::Curves && doc.line.is_some() {
+            if matches!(self.tab, PlotTab::Profile | PlotTab::Kymograph) && doc.line.is_some() {
                 if ui.button("Profile CSV…").clicked() {
                     out.push(Command::Save(Saved::Profile));
                 }
@@ -76,6 +80,11 @@ impl Plots {
                 None
             }
             PlotTab::Kymograph => self.kymograph_ui(ui, doc),
+            PlotTab::Storyboard => {
+                let now = doc.stack.meta().time_of(doc.frame);
+                self.storyboard.ui(ui, view, now, out);
+                None
+            }
         };
         if let Some(frame) = seek {
             out.push(Command::Seek(frame));

@@ -1,0 +1,147 @@
+//! The Storyboard tab of the bottom panel: the storyboard result's scenes as cards in time
+//! order (thumbnail, span, summary line), the one under the playhead marked; a click on a
+//! card seeks to its scene, and "Save report…" writes the same HTML page as `--html`.
+
+use std::collections::HashMap;
+
+use eframe::egui;
+
+use super::View;
+use crate::analyze::AnalysisResult;
+use crate::analyze::report::clock;
+use crate::analyze::storyboard::{self, SceneRecord};
+use crate::gui::command::{Command, Window};
+use crate::gui::saves::Saved;
+
+/// Card width in points; thumbnails are drawn at this width.
+const CARD_WIDTH: f32 = 200.0;
+
+#[derive(Default)]
+pub struct StoryboardTab {
+    /// Thumbnails uploaded for the storyboard shown, by scene; `key` tells when the
+    /// storyboard changed.
+    textures: HashMap<usize, egui::TextureHandle>,
+    key: Option<(std::path::PathBuf, u64)>,
+}
+
+/// What a storyboard result is told apart by: its clip and when it took how long.
+fn identity(board: &AnalysisResult) -> (std::path::PathBuf, u64) {
+    (board.source.clone(), board.elapsed.to_bits())
+}
+
+impl StoryboardTab {
+    pub fn ui(&mut self, ui: &mut egui::Ui, view: &View, now: f64, out: &mut Vec<Command>) {
+        let Some(board) = view.results.iter().find(|r| r.analyzer == "storyboard") else {
+            ui.horizontal(|ui| {
+                ui.label("No storyboard yet: run the storyboard analyzer for one card per scene.");
+                if ui.button("Analyzers…").clicked() {
+                    out.push(Command::Show(Window::Analyzers, true));
+                }
+            });
+            return;
+        };
+        if self.key.as_ref() != Some(&identity(board)) {
+            self.textures.clear();
+            self.key = Some(identity(board));
+        }
+        let records = storyboard::records(board);
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "{} scenes; summaries in {}",
+                records.len(),
+                board
+                    .summary
+                    .get("summary_language")
+                    .and_then(|l| l.as_str())
+                    .unwrap_or("en")
+            ));
+            if ui
+                .button("Save report…")
+                .on_hover_text("one self-contained HTML page, as `analyze --html` writes")
+                .clicked()
+            {
+                out.push(Command::Save(Saved::Report));
+            }
+        });
+        let mut seek = None;
+        egui::ScrollArea::horizontal()
+            .id_salt("storyboard-cards")
+            .show(ui, |ui| {
+                ui.horizontal_top(|ui| {
+                    for record in &records {
+                        let here = record.start <= now && now < record.end;
+                        if self.card(ui, record, here).clicked() {
+                            seek = Some(record.start);
+                        }
+                    }
+                });
+            });
+        if let Some(t) = seek {
+            out.push(Command::SeekTime(t));
+        }
+    }
+
+    /// One scene: thumbnail, span and summary in a frame that takes clicks.
+    fn card(&mut self, ui: &mut egui::Ui, record: &SceneRecord, here: bool) -> egui::Response {
+        let texture = self.texture(ui.ctx(), record);
+        let stroke = if here {
+            ui.visuals().selection.stroke
+        } else {
+            ui.visuals().widgets.noninteractive.bg_stroke
+        };
+        let frame = egui::Frame::group(ui.style())
+            .stroke(stroke)
+            .show(ui, |ui| {
+                ui.set_width(CARD_WIDTH);
+                ui.vertical(|ui| {
+                    if let Some(texture) = texture {
+                        let [w, h] = texture.size();
+                        let height = CARD_WIDTH * h as f32 / w.max(1) as f32;
+                        ui.add(
+                            egui::Image::new((texture.id(), egui::vec2(CARD_WIDTH, height)))
+                                .sense(egui::Sense::hover()),
+                        );
+                    }
+                    ui.strong(format!(
+                        "Scene {}  {} – {}",
+                        record.scene,
+                        clock(record.start),
+                        clock(record.end)
+                    ));
+                    ui.add(egui::Label::new(&record.summary).wrap());
+                });
+            });
+        let response = ui
+            .interact(
+                frame.response.rect,
+                ui.scope_id().with(("storyboard-card", record.scene)),
+                egui::Sense::click(),
+            )
+            .on_hover_text("show this scene")
+            .on_hover_cursor(egui::CursorIcon::PointingHand);
+        // Named for screen readers (and the tests, which find a card by it).
+        let label = format!("scene {}: {}", record.scene, record.summary);
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+        response
+    }
+
+    fn texture(
+        &mut self,
+        ctx: &egui::Context,
+        record: &SceneRecord,
+    ) -> Option<egui::TextureHandle> {
+        if let Some(t) = self.textures.get(&record.scene) {
+            return Some(t.clone());
+        }
+        let rgb = storyboard::decode_thumbnail(record.thumbnail.as_deref()?)?;
+        let size = [rgb.width() as usize, rgb.height() as usize];
+        let image = egui::ColorImage::from_rgb(size, rgb.as_raw());
+        let texture = ctx.load_texture(
+            format!("storyboard-{}", record.scene),
+            image,
+            egui::TextureOptions::LINEAR,
+        );
+        self.textures.insert(record.scene, texture.clone());
+        Some(texture)
+    }
+}
