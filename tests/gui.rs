@@ -957,8 +957,10 @@ fn the_storyboard_tab_shows_a_card_per_scene_seeks_on_a_click_and_saves_the_repo
     h.run_steps(2);
     h.get_by_label_contains("No storyboard yet");
     // A storyboard of the scenes alone: no model needed.
-    let mut form = AnalyzeForm::default();
-    form.chosen = vec!["storyboard".into(), "scenes".into()];
+    let form = AnalyzeForm {
+        chosen: vec!["storyboard".into(), "scenes".into()],
+        ..AnalyzeForm::default()
+    };
     apply(&mut h, Command::StartAnalysis(form));
     let results = h.state().analysis_results();
     let names: Vec<&str> = results.iter().map(|r| r.analyzer.as_str()).collect();
