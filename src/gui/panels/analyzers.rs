@@ -341,14 +341,21 @@ impl AnalyzersPanel {
                     language_ui(ui, &mut form.language);
                     ui.end_row();
                     ui.label("summary language");
+                    let shown = |code: &str| {
+                        if code == AUTO_LANGUAGE {
+                            "auto (as spoken)".to_owned()
+                        } else {
+                            code.to_owned()
+                        }
+                    };
                     egui::ComboBox::from_id_salt("summary-language")
-                        .selected_text(form.summary_language.as_str())
+                        .selected_text(shown(&form.summary_language))
                         .show_ui(ui, |ui| {
                             for code in [AUTO_LANGUAGE].iter().chain(TEMPLATE_LANGUAGES) {
                                 ui.selectable_value(
                                     &mut form.summary_language,
                                     (*code).into(),
-                                    *code,
+                                    shown(code),
                                 );
                             }
                         })
