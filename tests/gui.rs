@@ -916,7 +916,7 @@ fn three_shot_clip(path: &Path) {
         "-f",
         "lavfi",
         "-i",
-        "gradients=s=320x180:r=25:d=2:speed=0.05:seed=7",
+        "gradients=s=320x180:r=25:d=2:speed=0.05:c0=0xf0a030:c1=0x604090:seed=7",
         "-f",
         "lavfi",
         "-i",

@@ -593,7 +593,7 @@ fn three_shot_clip(dir: &Path) -> PathBuf {
         "-f",
         "lavfi",
         "-i",
-        "gradients=s=640x360:r=25:d=4:speed=0.05:seed=7",
+        "gradients=s=640x360:r=25:d=4:speed=0.05:c0=0xf0a030:c1=0x604090:seed=7",
         "-f",
         "lavfi",
         "-i",
