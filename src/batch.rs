@@ -729,7 +729,8 @@ pub fn analyze(
     run(inputs, out_dir, &settings, shard, job, on_event, workers)
 }
 
-/// Runs the analyzers on one input and writes its JSON and CSV beside `stem`.
+/// Runs the analyzers on one input and writes its JSON and CSV beside `stem` (and the
+/// storyboard's HTML report when one ran).
 fn analyze_one(
     analyzers: &mut [Box<dyn crate::analyze::Analyzer>],
     input: &Input,
@@ -743,12 +744,19 @@ fn analyze_one(
     let csv = with_extension(stem, "csv");
     analyze::write_results_json(&results, &json, true).map_err(|e| e.to_string())?;
     analyze::write_results_csv(&results, &csv, true).map_err(|e| e.to_string())?;
+    let mut outputs = vec![json, csv];
+    // A storyboard comes with its report, as `analyze --html` writes it.
+    if results.iter().any(|r| r.analyzer == "storyboard") {
+        let html = with_extension(stem, "html");
+        analyze::storyboard::write_report(&results, &html, true).map_err(|e| e.to_string())?;
+        outputs.push(html);
+    }
     let summary = results
         .iter()
         .map(|r| (r.analyzer.to_string(), serde_json::json!(r.summary)))
         .collect::<serde_json::Map<_, _>>();
     Ok(Made {
-        outputs: vec![json, csv],
+        outputs,
         summary: summary.into(),
     })
 }

@@ -105,7 +105,24 @@ pub struct TextInScene {
     pub text: String,
     pub start: f64,
     pub end: f64,
+    /// Sampled frames of the scene it is read in.
+    pub frames: usize,
+    /// The best of its spans' mean recognition confidences.
+    pub confidence: Option<f64>,
 }
+
+impl TextInScene {
+    /// Whether the summary quotes it: read with confidence in more than one sampled frame,
+    /// so that a misread blob in a single frame (a face read as a glyph) stays in the list
+    /// but out of the line.
+    fn quotable(&self) -> bool {
+        self.frames >= QUOTE_FRAMES && self.confidence.is_some_and(|c| c >= QUOTE_CONFIDENCE)
+    }
+}
+
+/// What a line needs for the summary to quote it ([`TextInScene::quotable`]).
+const QUOTE_FRAMES: usize = 2;
+const QUOTE_CONFIDENCE: f64 = 0.8;
 
 /// What is said in a scene: the words whose middle falls in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -418,15 +435,32 @@ fn text_in(result: &AnalysisResult, s: f64, e: f64) -> Vec<TextInScene> {
         if b - a <= 1e-9 || !(whole || b - a > interval) {
             continue;
         }
+        // Of a span that crosses a cut, the frames on this side.
+        let seen = t.payload["frames"]
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(1);
+        let frames = if fps > 0.0 {
+            seen.min(((b - a) * fps).ceil() as usize)
+        } else {
+            seen
+        };
         match lines.iter_mut().find(|l| l.text == t.label) {
             Some(l) => {
-                l.start = l.start.min(a);
-                l.end = l.end.max(b);
+                l.start = l.start.min(round3(a));
+                l.end = l.end.max(round3(b));
+                l.frames += frames;
+                l.confidence = match (l.confidence, t.score) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    (x, y) => x.or(y),
+                };
             }
             None => lines.push(TextInScene {
                 text: t.label.clone(),
                 start: round3(a),
                 end: round3(b),
+                frames,
+                confidence: t.score,
             }),
         }
     }
@@ -481,7 +515,17 @@ pub fn summary_line(
                 .join(", "),
         );
     }
-    let lines: Vec<&str> = text.iter().map(|t| t.text.as_str()).collect();
+    // A line read whole and in part ("Chapter 2", "Chapter") is quoted whole.
+    let quoted: Vec<&str> = text
+        .iter()
+        .filter(|t| t.quotable())
+        .map(|t| t.text.as_str())
+        .collect();
+    let lines: Vec<&str> = quoted
+        .iter()
+        .copied()
+        .filter(|l| !quoted.iter().any(|o| o != l && o.contains(l)))
+        .collect();
     parts.extend(story_words::text_phrase(&lines, language));
     if let Some(sp) = speech {
         parts.extend(story_words::speech_phrase(
@@ -692,8 +736,19 @@ mod tests {
         let text = result(
             "text_overlay",
             vec![
-                Event::new("text", 0.5, 3.5, "Sale 50%"),
-                Event::new("text", 4.0, 6.0, "<script>x</script>"),
+                Event::new("text", 0.5, 3.5, "Sale 50%")
+                    .with_score(0.95)
+                    .with_payload(serde_json::json!({"frames": 6})),
+                Event::new("text", 4.0, 6.0, "<script>x</script>")
+                    .with_score(0.9)
+                    .with_payload(serde_json::json!({"frames": 4})),
+                // A glyph misread in one frame, and a line read in part.
+                Event::new("text", 6.0, 6.5, "N")
+                    .with_score(0.97)
+                    .with_payload(serde_json::json!({"frames": 1})),
+                Event::new("text", 6.5, 7.5, "<script>")
+                    .with_score(0.99)
+                    .with_payload(serde_json::json!({"frames": 2})),
             ],
         );
         let mut speech = result(
@@ -720,7 +775,9 @@ mod tests {
         assert_eq!(two.objects[0].first, 3.0);
         // "Sale 50%" runs half a second into scene 2, no longer than one sampling interval.
         assert_eq!(one.text.len(), 1);
-        assert_eq!(two.text.len(), 1);
+        // Seen at 0.5, 1.0, … 2.5 s on this side of the cut.
+        assert_eq!(one.text[0].frames, 5);
+        assert_eq!(two.text.len(), 3);
         assert_eq!(two.text[0].text, "<script>x</script>");
         let speech = two.speech.as_ref().unwrap();
         // "straddling" has its middle at 3.1 s.
