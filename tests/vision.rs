@@ -737,6 +737,16 @@ fn the_storyboard_tells_three_shots_apart_and_its_report_renders_in_chromium() {
             .contains(&format!("{} words at ", said.words))
     );
 
+    // The same facts in the German template (what a German clip gets).
+    let german = storyboard::fuse(&results[0], &results[1..4], "de");
+    assert_eq!(german[1].summary, "Text „Sale 50%“");
+    let rate = said.words_per_minute.unwrap();
+    assert_eq!(
+        german[2].summary,
+        format!("{} Wörter, {rate:.0} pro Minute", said.words)
+    );
+    assert_eq!(german[0].summary, "nichts erkannt");
+
     // Each thumbnail is its own shot's frame: it matches that frame as ffmpeg decodes and
     // scales it, and not the middle of the other shots.
     let middles = [50, 150, 262];

@@ -173,7 +173,7 @@ pub const ANALYZERS: &[(&str, &str)] = &[
     ),
     (
         "text_overlay",
-        "on-screen text: lines, boxes and time spans (PP-OCRv4)",
+        "on-screen text: lines, boxes and time spans (PP-OCRv6)",
     ),
     (
         "objects",

@@ -214,15 +214,20 @@ fn card(w: &mut String, r: &SceneRecord) {
             .map_or(String::new(), |r| format!(", {r:.0} words per minute"));
         let _ = write!(
             w,
-            "<h3>Speech</h3><p class=\"transcript\">{}</p><p class=\"meta\">{} words{rate}, \
-             {} pauses ({:.1} s)</p>",
+            "<h3>Speech</h3><p class=\"transcript\">{}</p><p class=\"meta\">{}{rate}, {} \
+             ({:.1} s)</p>",
             escape(&sp.transcript),
-            sp.words,
-            sp.pauses,
+            counted(sp.words, "word", "words"),
+            counted(sp.pauses, "pause", "pauses"),
             sp.pause_seconds
         );
     }
     w.push_str("</div></section>\n");
+}
+
+/// "1 pause", "3 pauses".
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Text as HTML shows it, in content and in quoted attributes.

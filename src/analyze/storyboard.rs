@@ -112,11 +112,13 @@ pub struct TextInScene {
 }
 
 impl TextInScene {
-    /// Whether the summary quotes it: read with confidence in more than one sampled frame,
-    /// so that a misread blob in a single frame (a face read as a glyph) stays in the list
-    /// but out of the line.
+    /// Whether the summary quotes it: two characters or more, read with confidence in more
+    /// than one sampled frame, so that a misread blob (a face read as a glyph) stays in the
+    /// list but out of the line.
     fn quotable(&self) -> bool {
-        self.frames >= QUOTE_FRAMES && self.confidence.is_some_and(|c| c >= QUOTE_CONFIDENCE)
+        self.frames >= QUOTE_FRAMES
+            && self.confidence.is_some_and(|c| c >= QUOTE_CONFIDENCE)
+            && self.text.chars().filter(|c| c.is_alphanumeric()).count() >= 2
     }
 }
 
@@ -475,7 +477,12 @@ fn speech_in(result: &AnalysisResult, s: f64, e: f64, language: Option<String>) 
     };
     let mut words: Vec<&Event> = result.events_on("word").filter(middle_inside).collect();
     words.sort_by(|a, b| a.start.total_cmp(&b.start));
-    let pauses: Vec<&Event> = result.events_on("pause").filter(middle_inside).collect();
+    // A pause counts where it lies whole: the silence before a scene's first words belongs
+    // to no scene's speech.
+    let pauses: Vec<&Event> = result
+        .events_on("pause")
+        .filter(|p| s <= p.start && p.end <= e)
+        .collect();
     let span = match (words.first(), words.last()) {
         (Some(a), Some(b)) => b.end - a.start,
         _ => 0.0,
@@ -515,17 +522,34 @@ pub fn summary_line(
                 .join(", "),
         );
     }
-    // A line read whole and in part ("Chapter 2", "Chapter") is quoted whole.
-    let quoted: Vec<&str> = text
+    // A line read whole and in part ("Chapter 2", "Chapter"), or with and without a space
+    // ("Chapter2"), is quoted once: the reading seen in the most frames.
+    let squeeze = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let mut quoted: Vec<(&TextInScene, String)> = text
         .iter()
         .filter(|t| t.quotable())
-        .map(|t| t.text.as_str())
+        .map(|t| (t, squeeze(&t.text)))
         .collect();
-    let lines: Vec<&str> = quoted
-        .iter()
-        .copied()
-        .filter(|l| !quoted.iter().any(|o| o != l && o.contains(l)))
-        .collect();
+    let mut lines: Vec<&str> = Vec::new();
+    while let Some((k, _)) = quoted.iter().enumerate().max_by(|a, b| {
+        (a.1.0.frames, a.1.1.len())
+            .cmp(&(b.1.0.frames, b.1.1.len()))
+            .then(b.0.cmp(&a.0))
+    }) {
+        let (line, key) = quoted.remove(k);
+        quoted.retain(|(_, other)| !key.contains(other.as_str()) && !other.contains(key.as_str()));
+        lines.push(&line.text);
+    }
+    // In the order they appear.
+    lines.sort_by(|a, b| {
+        let at = |l: &str| text.iter().position(|t| t.text == l);
+        at(a).cmp(&at(b))
+    });
     parts.extend(story_words::text_phrase(&lines, language));
     if let Some(sp) = speech {
         parts.extend(story_words::speech_phrase(
@@ -789,6 +813,29 @@ mod tests {
         assert_eq!(
             two.summary,
             "1 person; text '<script>x</script>'; 4 words at 77 wpm"
+        );
+    }
+
+    #[test]
+    fn the_summary_quotes_each_line_once_and_no_lone_glyph() {
+        let line = |text: &str, frames: usize, confidence: f64| TextInScene {
+            text: text.into(),
+            start: 0.0,
+            end: 1.0,
+            frames,
+            confidence: Some(confidence),
+        };
+        let text = [
+            line("周", 5, 0.95),
+            line("Chapter", 3, 0.99),
+            line("Chapter 2", 14, 0.97),
+            line("chapter2", 4, 0.96),
+            line("Sale", 2, 0.5),
+            line("Open daily", 2, 0.9),
+        ];
+        assert_eq!(
+            summary_line(&BTreeMap::new(), &text, None, "en"),
+            "text 'Chapter 2', 'Open daily'"
         );
     }
 
