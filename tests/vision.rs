@@ -540,6 +540,57 @@ fn bad_models_and_bad_clips_get_clear_errors() {
         &["-a", "objects", "--input-size", "300"],
         &["multiple of 32"],
     );
+    // A report needs a storyboard; a summary language the template lacks is named.
+    let html = dir.path().join("r.html");
+    fails_saying(
+        &image,
+        &["-a", "scenes", "--html", html.to_str().unwrap()],
+        &["--html", "-a storyboard"],
+    );
+    fails_saying(
+        &image,
+        &["-a", "storyboard", "--summary-language", "fr"],
+        &["fr", "en, de"],
+    );
+    assert!(!html.exists());
+}
+
+#[test]
+fn a_storyboard_of_a_silent_clip_leaves_speech_out_and_its_csv_the_thumbnails() {
+    let dir = tempfile::tempdir().unwrap();
+    let texts: Vec<&str> = (0..20)
+        .map(|i| if i < 10 { "Opening hours" } else { "" })
+        .collect();
+    let clip = subtitle_clip(dir.path(), "silent.mp4", &texts, 10);
+    let (json, csv) = (dir.path().join("s.json"), dir.path().join("s.csv"));
+    let (code, stdout, stderr) = common::stackscope(&[
+        "analyze",
+        clip.to_str().unwrap(),
+        "-a",
+        "storyboard",
+        "-o",
+        json.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let results = analyze::read_results_json(&json).unwrap();
+    let names: Vec<&str> = results.iter().map(|r| r.analyzer.as_str()).collect();
+    assert_eq!(names, ["scenes", "objects", "text_overlay", "storyboard"]);
+    let records = analyze::storyboard::records(&results[3]);
+    assert_eq!(records.len(), 1);
+    assert!(records[0].speech.is_none());
+    assert_eq!(records[0].summary, "text 'Opening hours'");
+    assert!(records[0].thumbnail.is_some());
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("storyboard,scene,"))
+        .unwrap();
+    assert!(
+        row.contains("Opening hours") && !row.contains("base64"),
+        "{row}"
+    );
 }
 
 #[test]
