@@ -465,22 +465,19 @@ fn the_cli_runs_several_analyzers_groups_them_by_scene_and_writes_json_and_csv()
         .collect();
     let clip = subtitle_clip(dir.path(), "c.mp4", &texts, 10);
     let (json, csv) = (dir.path().join("r.json"), dir.path().join("r.csv"));
-    let (code, stdout, stderr) = common::stackscope(&[
-        "analyze",
-        clip.to_str().unwrap(),
-        "-a",
-        "text_overlay,scenes",
-        "--hash-region",
-        "0,0.75,1,0.25",
-        "-o",
-        json.to_str().unwrap(),
-        "--csv",
-        csv.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (results, names, stdout) = analyze_cli(
+        &clip,
+        &[
+            "-a",
+            "text_overlay,scenes",
+            "--hash-region",
+            "0,0.75,1,0.25",
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
+        &json,
+    );
     assert!(stdout.contains("frames_skipped_as_duplicates"), "{stdout}");
-    let results = analyze::read_results_json(&json).unwrap();
-    let names: Vec<&str> = results.iter().map(|r| r.analyzer.as_str()).collect();
     assert_eq!(names, ["scenes", "text_overlay"]);
     let text = results[1].events_on("text").next().unwrap();
     assert_eq!(text.payload["scene"], 1);
@@ -496,6 +493,27 @@ fn the_cli_runs_several_analyzers_groups_them_by_scene_and_writes_json_and_csv()
             .any(|l| l.starts_with("text_overlay,text,0.000,1.500,First caption here,"))
     );
     assert!(csv.lines().any(|l| l.starts_with("scenes,scene,0.000,")));
+}
+
+/// Runs `stackscope analyze CLIP ARGS… -o JSON` and returns the results it wrote, their
+/// analyzers' names in order, and its standard output.
+fn analyze_cli(
+    clip: &Path,
+    args: &[&str],
+    json: &Path,
+) -> (Vec<AnalysisResult>, Vec<String>, String) {
+    let mut all = vec![
+        "analyze",
+        clip.to_str().unwrap(),
+        "-o",
+        json.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = common::stackscope(&all);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let results = analyze::read_results_json(json).unwrap();
+    let names = results.iter().map(|r| r.analyzer.clone()).collect();
+    (results, names, stdout)
 }
 
 /// Runs the CLI on `clip` with `args` and returns its error output, which must say
@@ -563,19 +581,11 @@ fn a_storyboard_of_a_silent_clip_leaves_speech_out_and_its_csv_the_thumbnails() 
         .collect();
     let clip = subtitle_clip(dir.path(), "silent.mp4", &texts, 10);
     let (json, csv) = (dir.path().join("s.json"), dir.path().join("s.csv"));
-    let (code, stdout, stderr) = common::stackscope(&[
-        "analyze",
-        clip.to_str().unwrap(),
-        "-a",
-        "storyboard",
-        "-o",
-        json.to_str().unwrap(),
-        "--csv",
-        csv.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let results = analyze::read_results_json(&json).unwrap();
-    let names: Vec<&str> = results.iter().map(|r| r.analyzer.as_str()).collect();
+    let (results, names, _) = analyze_cli(
+        &clip,
+        &["-a", "storyboard", "--csv", csv.to_str().unwrap()],
+        &json,
+    );
     assert_eq!(names, ["scenes", "objects", "text_overlay", "storyboard"]);
     let records = analyze::storyboard::records(&results[3]);
     assert_eq!(records.len(), 1);
@@ -739,19 +749,11 @@ fn the_storyboard_tells_three_shots_apart_and_its_report_renders_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let clip = three_shot_clip(dir.path());
     let (json, html) = (dir.path().join("sb.json"), dir.path().join("report.html"));
-    let (code, stdout, stderr) = common::stackscope(&[
-        "analyze",
-        clip.to_str().unwrap(),
-        "-a",
-        "storyboard",
-        "-o",
-        json.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let mut results = analyze::read_results_json(&json).unwrap();
-    let names: Vec<&str> = results.iter().map(|r| r.analyzer.as_str()).collect();
+    let (mut results, names, stdout) = analyze_cli(
+        &clip,
+        &["-a", "storyboard", "--html", html.to_str().unwrap()],
+        &json,
+    );
     assert_eq!(
         names,
         [
