@@ -1,6 +1,7 @@
 //! The Storyboard tab of the bottom panel: the storyboard result's scenes as cards in time
-//! order (thumbnail, span, summary line), the one under the playhead marked; a click on a
-//! card seeks to its scene, and "Save report…" writes the same HTML page as `--html`.
+//! order (thumbnail, span, summary line), the one under the playhead marked and scrolled
+//! into view; a click on a card seeks to its scene, and "Save report…" writes the same HTML
+//! page as `--html`.
 
 use std::collections::HashMap;
 
@@ -18,10 +19,14 @@ const CARD_WIDTH: f32 = 200.0;
 
 #[derive(Default)]
 pub struct StoryboardTab {
-    /// Thumbnails uploaded for the storyboard shown, by scene; `key` tells when the
-    /// storyboard changed.
-    textures: HashMap<usize, egui::TextureHandle>,
+    /// The storyboard shown: which one (`key`), its records (parsed once, not per frame)
+    /// and the thumbnails uploaded so far, by scene.
     key: Option<(std::path::PathBuf, u64)>,
+    records: Vec<SceneRecord>,
+    textures: HashMap<usize, egui::TextureHandle>,
+    /// The scene last scrolled into view, so the cards follow playback without fighting
+    /// the user's scrolling in between.
+    followed: Option<usize>,
 }
 
 /// What a storyboard result is told apart by: its clip and when it took how long.
@@ -42,9 +47,11 @@ impl StoryboardTab {
         };
         if self.key.as_ref() != Some(&identity(board)) {
             self.textures.clear();
+            self.records = storyboard::records(board);
             self.key = Some(identity(board));
+            self.followed = None;
         }
-        let records = storyboard::records(board);
+        let records = std::mem::take(&mut self.records);
         ui.horizontal(|ui| {
             ui.label(format!(
                 "{} scenes; summaries in {}",
@@ -70,12 +77,18 @@ impl StoryboardTab {
                 ui.horizontal_top(|ui| {
                     for record in &records {
                         let here = record.start <= now && now < record.end;
-                        if self.card(ui, record, here).clicked() {
+                        let card = self.card(ui, record, here);
+                        if card.clicked() {
                             seek = Some(record.start);
+                        }
+                        if here && self.followed != Some(record.scene) {
+                            card.scroll_to_me(Some(egui::Align::Center));
+                            self.followed = Some(record.scene);
                         }
                     }
                 });
             });
+        self.records = records;
         if let Some(t) = seek {
             out.push(Command::SeekTime(t));
         }
@@ -83,7 +96,14 @@ impl StoryboardTab {
 
     /// One scene: thumbnail, span and summary in a frame that takes clicks.
     fn card(&mut self, ui: &mut egui::Ui, record: &SceneRecord, here: bool) -> egui::Response {
-        let texture = self.texture(ui.ctx(), record);
+        // Thumbnails are decoded and uploaded when their card first scrolls into view, so an
+        // hour of scenes costs nothing until it is looked at.
+        let area = egui::Rect::from_min_size(ui.cursor().min, egui::vec2(CARD_WIDTH, 1.0));
+        let texture = if ui.is_rect_visible(area.expand2(egui::vec2(CARD_WIDTH, 0.0))) {
+            self.texture(ui.ctx(), record)
+        } else {
+            None
+        };
         let stroke = if here {
             ui.visuals().selection.stroke
         } else {
@@ -94,13 +114,20 @@ impl StoryboardTab {
             .show(ui, |ui| {
                 ui.set_width(CARD_WIDTH);
                 ui.vertical(|ui| {
-                    if let Some(texture) = texture {
-                        let [w, h] = texture.size();
-                        let height = CARD_WIDTH * h as f32 / w.max(1) as f32;
-                        ui.add(
-                            egui::Image::new((texture.id(), egui::vec2(CARD_WIDTH, height)))
-                                .sense(egui::Sense::hover()),
-                        );
+                    match texture {
+                        Some(texture) => {
+                            let [w, h] = texture.size();
+                            let height = CARD_WIDTH * h as f32 / w.max(1) as f32;
+                            ui.add(
+                                egui::Image::new((texture.id(), egui::vec2(CARD_WIDTH, height)))
+                                    .sense(egui::Sense::hover()),
+                            );
+                        }
+                        // Not yet in view: the space a 16:9 thumbnail takes.
+                        None if record.thumbnail.is_some() => {
+                            ui.allocate_space(egui::vec2(CARD_WIDTH, CARD_WIDTH * 9.0 / 16.0));
+                        }
+                        None => {}
                     }
                     ui.strong(format!(
                         "Scene {}  {} – {}",
