@@ -100,7 +100,7 @@ for e in board["events"]:
 PY
 if [ -n "${SCREENSHOT:-}" ]; then
   profile=$(mktemp -d)
-  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run \
+  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run --disable-dev-shm-usage \
     --user-data-dir="$profile" --window-size=1200,1500 --screenshot="$SCREENSHOT" \
     "file://$PWD/$D/report.html" 2>/dev/null
   rm -rf "$profile"

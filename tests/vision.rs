@@ -729,6 +729,8 @@ fn chromium(dir: &Path, page: &Path, args: &[&str]) -> std::process::Output {
                 "--disable-gpu",
                 "--hide-scrollbars",
                 "--no-first-run",
+                // Containers often have a small /dev/shm, which crashes Chromium.
+                "--disable-dev-shm-usage",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .args(args)
