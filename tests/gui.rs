@@ -1004,4 +1004,11 @@ fn the_storyboard_tab_shows_a_card_per_scene_seeks_on_a_click_and_saves_the_repo
         },
     );
     assert_eq!(std::fs::read_to_string(&report).unwrap(), page);
+    // A card's tooltip lists what the scene holds and what a click does.
+    h.get_by_label("scene 1: nothing detected").hover();
+    let started = Instant::now();
+    while h.query_by_label("click: show this scene").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no tooltip");
+        h.step();
+    }
 }

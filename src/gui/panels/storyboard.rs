@@ -144,7 +144,7 @@ impl StoryboardTab {
                 ui.scope_id().with(("storyboard-card", record.scene)),
                 egui::Sense::click(),
             )
-            .on_hover_text("show this scene")
+            .on_hover_ui(|ui| details_ui(ui, record))
             .on_hover_cursor(egui::CursorIcon::PointingHand);
         // Named for screen readers (and the tests, which find a card by it).
         let label = format!("scene {}: {}", record.scene, record.summary);
@@ -171,4 +171,30 @@ impl StoryboardTab {
         self.textures.insert(record.scene, texture.clone());
         Some(texture)
     }
+}
+
+/// What a card's tooltip lists: the scene's objects, lines and words, as the report's card.
+fn details_ui(ui: &mut egui::Ui, record: &SceneRecord) {
+    ui.set_max_width(360.0);
+    for o in &record.objects {
+        ui.label(format!(
+            "{}: {} – {}, in {:.0}% of the sampled frames",
+            o.label,
+            clock(o.first),
+            clock(o.last),
+            o.coverage * 100.0
+        ));
+    }
+    for t in &record.text {
+        ui.label(format!(
+            "“{}” {} – {}",
+            t.text,
+            clock(t.start),
+            clock(t.end)
+        ));
+    }
+    if let Some(speech) = record.speech.as_ref().filter(|s| s.words > 0) {
+        ui.add(egui::Label::new(egui::RichText::new(&speech.transcript).italics()).wrap());
+    }
+    ui.weak("click: show this scene");
 }
