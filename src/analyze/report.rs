@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::storyboard::{SceneRecord, records};
+use super::storyboard::{SceneRecord, records, spoken_language};
 use super::{AnalysisResult, AnalyzeError};
 
 const STYLE: &str = "\
@@ -110,13 +110,8 @@ fn header(
         let _ = write!(w, "<dt>Frames</dt><dd>{width} × {height}{fps}</dd>");
     }
     let _ = write!(w, "<dt>Scenes</dt><dd>{scenes}</dd>");
-    let spoken = results
-        .iter()
-        .find(|r| r.analyzer == "speech_rate")
-        .and_then(|r| r.summary.get("language"))
-        .and_then(|l| l.as_str());
-    if let Some(code) = spoken {
-        let _ = write!(w, "<dt>Spoken language</dt><dd>{}</dd>", escape(code));
+    if let Some(code) = spoken_language(results) {
+        let _ = write!(w, "<dt>Spoken language</dt><dd>{}</dd>", escape(&code));
     }
     let ran: Vec<String> = results
         .iter()

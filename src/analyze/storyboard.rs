@@ -320,7 +320,8 @@ impl Analyzer for Storyboard {
     }
 }
 
-fn spoken_language(results: &[AnalysisResult]) -> Option<String> {
+/// The clip's spoken language as speech_rate found or was told it.
+pub(crate) fn spoken_language(results: &[AnalysisResult]) -> Option<String> {
     results
         .iter()
         .find(|r| r.analyzer == "speech_rate")
@@ -397,9 +398,16 @@ fn objects_in(
             seen.entry((d.track.clone(), id)).or_default().push(d.start);
         }
     }
+    // Counted where the detections are still at hand, not recovered from the rounded
+    // coverage.
+    let needed = 2.min(sampled.max(1));
+    let mut counts = BTreeMap::new();
     let mut objects: Vec<ObjectInScene> = seen
         .into_iter()
         .map(|((class, track), times)| {
+            if times.len() >= needed {
+                *counts.entry(class.clone()).or_insert(0) += 1;
+            }
             let first = times.iter().copied().fold(f64::INFINITY, f64::min);
             let last = times.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             ObjectInScene {
@@ -413,14 +421,6 @@ fn objects_in(
         })
         .collect();
     objects.sort_by(|a, b| a.first.total_cmp(&b.first).then(a.label.cmp(&b.label)));
-    let needed = 2.min(sampled.max(1));
-    let mut counts = BTreeMap::new();
-    for o in &objects {
-        let frames = (o.coverage * sampled.max(1) as f64).round() as usize;
-        if frames >= needed {
-            *counts.entry(o.class.clone()).or_insert(0) += 1;
-        }
-    }
     (objects, counts)
 }
 

@@ -51,7 +51,12 @@ impl StoryboardTab {
             self.key = Some(identity(board));
             self.followed = None;
         }
-        let records = std::mem::take(&mut self.records);
+        let Self {
+            records,
+            textures,
+            followed,
+            ..
+        } = self;
         ui.horizontal(|ui| {
             ui.label(format!(
                 "{} scenes; summaries in {}",
@@ -75,102 +80,107 @@ impl StoryboardTab {
             .id_salt("storyboard-cards")
             .show(ui, |ui| {
                 ui.horizontal_top(|ui| {
-                    for record in &records {
+                    for record in records.iter() {
                         let here = record.start <= now && now < record.end;
-                        let card = self.card(ui, record, here);
+                        let card = card(ui, textures, record, here);
                         if card.clicked() {
                             seek = Some(record.start);
                         }
-                        if here && self.followed != Some(record.scene) {
+                        if here && *followed != Some(record.scene) {
                             card.scroll_to_me(Some(egui::Align::Center));
-                            self.followed = Some(record.scene);
+                            *followed = Some(record.scene);
                         }
                     }
                 });
             });
-        self.records = records;
         if let Some(t) = seek {
             out.push(Command::SeekTime(t));
         }
     }
+}
 
-    /// One scene: thumbnail, span and summary in a frame that takes clicks.
-    fn card(&mut self, ui: &mut egui::Ui, record: &SceneRecord, here: bool) -> egui::Response {
-        // Thumbnails are decoded and uploaded when their card first scrolls into view, so an
-        // hour of scenes costs nothing until it is looked at.
-        let area = egui::Rect::from_min_size(ui.cursor().min, egui::vec2(CARD_WIDTH, 1.0));
-        let texture = if ui.is_rect_visible(area.expand2(egui::vec2(CARD_WIDTH, 0.0))) {
-            self.texture(ui.ctx(), record)
-        } else {
-            None
-        };
-        let stroke = if here {
-            ui.visuals().selection.stroke
-        } else {
-            ui.visuals().widgets.noninteractive.bg_stroke
-        };
-        let frame = egui::Frame::group(ui.style())
-            .stroke(stroke)
-            .show(ui, |ui| {
-                ui.set_width(CARD_WIDTH);
-                ui.vertical(|ui| {
-                    match texture {
-                        Some(texture) => {
-                            let [w, h] = texture.size();
-                            let height = CARD_WIDTH * h as f32 / w.max(1) as f32;
-                            ui.add(
-                                egui::Image::new((texture.id(), egui::vec2(CARD_WIDTH, height)))
-                                    .sense(egui::Sense::hover()),
-                            );
-                        }
-                        // Not yet in view: the space a 16:9 thumbnail takes.
-                        None if record.thumbnail.is_some() => {
-                            ui.allocate_space(egui::vec2(CARD_WIDTH, CARD_WIDTH * 9.0 / 16.0));
-                        }
-                        None => {}
+/// One scene: thumbnail, span and summary in a frame that takes clicks.
+fn card(
+    ui: &mut egui::Ui,
+    textures: &mut HashMap<usize, egui::TextureHandle>,
+    record: &SceneRecord,
+    here: bool,
+) -> egui::Response {
+    // Thumbnails are decoded and uploaded when their card first scrolls into view, so an
+    // hour of scenes costs nothing until it is looked at.
+    let area = egui::Rect::from_min_size(ui.cursor().min, egui::vec2(CARD_WIDTH, 1.0));
+    let texture = if ui.is_rect_visible(area.expand2(egui::vec2(CARD_WIDTH, 0.0))) {
+        texture(ui.ctx(), textures, record)
+    } else {
+        None
+    };
+    let stroke = if here {
+        ui.visuals().selection.stroke
+    } else {
+        ui.visuals().widgets.noninteractive.bg_stroke
+    };
+    let frame = egui::Frame::group(ui.style())
+        .stroke(stroke)
+        .show(ui, |ui| {
+            ui.set_width(CARD_WIDTH);
+            ui.vertical(|ui| {
+                match texture {
+                    Some(texture) => {
+                        let [w, h] = texture.size();
+                        let height = CARD_WIDTH * h as f32 / w.max(1) as f32;
+                        ui.add(
+                            egui::Image::new((texture.id(), egui::vec2(CARD_WIDTH, height)))
+                                .sense(egui::Sense::hover()),
+                        );
                     }
-                    ui.strong(format!(
-                        "Scene {}  {} – {}",
-                        record.scene,
-                        clock(record.start),
-                        clock(record.end)
-                    ));
-                    ui.add(egui::Label::new(&record.summary).wrap());
-                });
+                    // Not yet in view: the space a 16:9 thumbnail takes.
+                    None if record.thumbnail.is_some() => {
+                        ui.allocate_space(egui::vec2(CARD_WIDTH, CARD_WIDTH * 9.0 / 16.0));
+                    }
+                    None => {}
+                }
+                ui.strong(format!(
+                    "Scene {}  {} – {}",
+                    record.scene,
+                    clock(record.start),
+                    clock(record.end)
+                ));
+                ui.add(egui::Label::new(&record.summary).wrap());
             });
-        let response = ui
-            .interact(
-                frame.response.rect,
-                ui.scope_id().with(("storyboard-card", record.scene)),
-                egui::Sense::click(),
-            )
-            .on_hover_ui(|ui| details_ui(ui, record))
-            .on_hover_cursor(egui::CursorIcon::PointingHand);
-        // Named for screen readers (and the tests, which find a card by it).
-        let label = format!("scene {}: {}", record.scene, record.summary);
-        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
-        response
-    }
+        });
+    let response = ui
+        .interact(
+            frame.response.rect,
+            ui.scope_id().with(("storyboard-card", record.scene)),
+            egui::Sense::click(),
+        )
+        .on_hover_ui(|ui| details_ui(ui, record))
+        .on_hover_cursor(egui::CursorIcon::PointingHand);
+    // Named for screen readers (and the tests, which find a card by it).
+    let label = format!("scene {}: {}", record.scene, record.summary);
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+    response
+}
 
-    fn texture(
-        &mut self,
-        ctx: &egui::Context,
-        record: &SceneRecord,
-    ) -> Option<egui::TextureHandle> {
-        if let Some(t) = self.textures.get(&record.scene) {
-            return Some(t.clone());
-        }
-        let rgb = storyboard::decode_thumbnail(record.thumbnail.as_deref()?)?;
-        let size = [rgb.width() as usize, rgb.height() as usize];
-        let image = egui::ColorImage::from_rgb(size, rgb.as_raw());
-        let texture = ctx.load_texture(
-            format!("storyboard-{}", record.scene),
-            image,
-            egui::TextureOptions::LINEAR,
-        );
-        self.textures.insert(record.scene, texture.clone());
-        Some(texture)
+/// A record's thumbnail as a texture, uploaded the first time it is asked for.
+fn texture(
+    ctx: &egui::Context,
+    textures: &mut HashMap<usize, egui::TextureHandle>,
+    record: &SceneRecord,
+) -> Option<egui::TextureHandle> {
+    if let Some(t) = textures.get(&record.scene) {
+        return Some(t.clone());
     }
+    let rgb = storyboard::decode_thumbnail(record.thumbnail.as_deref()?)?;
+    let size = [rgb.width() as usize, rgb.height() as usize];
+    let image = egui::ColorImage::from_rgb(size, rgb.as_raw());
+    let texture = ctx.load_texture(
+        format!("storyboard-{}", record.scene),
+        image,
+        egui::TextureOptions::LINEAR,
+    );
+    textures.insert(record.scene, texture.clone());
+    Some(texture)
 }
 
 /// What a card's tooltip lists: the scene's objects, lines and words, as the report's card.
